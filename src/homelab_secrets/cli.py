@@ -1,0 +1,83 @@
+"""The `homelab-secrets` command line.
+
+Each subcommand lives in :mod:`homelab_secrets.commands` as one module with
+
+* ``NAME`` and ``HELP``,
+* ``add_arguments(parser)`` (argparse only; no heavy imports at module level),
+* ``run(args) -> int`` returning the exit code.
+
+Errors are raised as :class:`~homelab_secrets.errors.UserError` and rendered
+here, in one place, as one line on stderr.  Start-up time matters (a CI job
+calls us many times; ``decrypt`` races the Go ``sops`` binary), so this module
+and the command modules import nothing heavy: the work modules are imported
+inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from homelab_secrets import __version__
+from homelab_secrets.errors import PROG, ExitCode, render
+
+#: Subcommand modules, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "decrypt",
+    "encrypt",
+    "updatekeys",
+    "rotate",
+    "doctor",
+)
+
+
+def _load(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"homelab_secrets.commands.{name}")
+    except ModuleNotFoundError as exc:  # a command not built yet on this branch
+        if exc.name == f"homelab_secrets.commands.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="One safe way to handle secrets in a homelab's CI.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on failure, also print a traceback (code locations only; never values)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = _load(name)
+        if module is None:
+            continue
+        cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        run = getattr(args, "_run", None)
+        if run is None:
+            parser.print_help(sys.stderr)
+            return ExitCode.USAGE
+        code: int = run(args)
+        return code
+    except SystemExit as exc:  # argparse: --help, --version, usage errors
+        return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
+    except BaseException as exc:  # noqa: BLE001 - the one place errors are rendered
+        return render(exc, debug=debug)
