@@ -1,0 +1,57 @@
+"""``homelab-secrets decrypt FILE``: what ``sops decrypt`` prints, byte for byte."""
+
+from __future__ import annotations
+
+import argparse
+
+from homelab_secrets.commands import _sops
+
+NAME = "decrypt"
+HELP = "decrypt a SOPS file (same flags, output and exit codes as `sops decrypt`)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    _sops.add_type_options(parser)
+    parser.add_argument(
+        "--extract",
+        metavar="PATH",
+        help="print only this part of the tree, e.g. '[\"db\"][\"password\"]' or '[\"list\"][0]'",
+    )
+    parser.add_argument(
+        "--ignore-mac", action="store_true", help="do not verify the MAC (integrity check)"
+    )
+    _sops.add_output_options(parser)
+    _sops.add_config_option(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from homelab_secrets.sops import engine
+    from homelab_secrets.sops.extract import extract, parse_tree_path
+    from homelab_secrets.sops.stores import get_store
+
+    path = args.file
+    extract_path = parse_tree_path(args.extract) if args.extract else None
+    data = _sops.read_input(path)
+    in_fmt, out_fmt = _sops.formats(path, args)
+    result = engine.decrypt(
+        data, in_fmt, engine.environment_identities(), ignore_mac=args.ignore_mac
+    )
+    for comment_path in result.plain_comments:
+        _sops.warn(
+            f"{path}: a comment under '{engine.describe_key_path(comment_path)}' is not "
+            "encrypted (kept as is)"
+        )
+    lookup = _sops.load_sops_config(args.config)
+    store = get_store(out_fmt, **_sops.store_options(out_fmt, lookup.config))
+    if extract_path is not None:
+        output = extract(result.branches, extract_path, store)
+    else:
+        output = store.emit_plain(result.branches)
+    _sops.emit(
+        output,
+        output=args.output,
+        in_place_path=path if args.in_place else None,
+        private=True,
+    )
+    return 0

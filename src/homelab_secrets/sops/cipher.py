@@ -1,0 +1,259 @@
+"""The ``ENC[AES256_GCM,data:…,iv:…,tag:…,type:…]`` value codec (sops' ``aes/cipher.go``).
+
+* AES-256-GCM, 32-byte random IV on write (any IV length accepted on read),
+  ``data`` is the ciphertext without the 16-byte tag; standard padded base64.
+* The plaintext of a value is its Go serialization (:func:`to_bytes`): the same
+  bytes the MAC hashes.
+* Empty strings and empty comments are never encrypted (they stay ``""``).
+* A *stash* remembers the IV of every ``(plaintext, aad)`` decrypted, so
+  re-encrypting an unchanged value gives the same ciphertext (minimal diffs),
+  like sops' ``set``/``edit``.
+
+Errors (:class:`CipherError`) never include the value or the plaintext.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from base64 import b64decode, b64encode
+from binascii import Error as Base64Error
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from homelab_secrets.sops.model import Comment, GoTime, Uint64
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+_ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_TIME_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$"
+)
+_BOOLS = {
+    "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+    "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False,
+}  # fmt: skip
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+NONCE_SIZE = 32
+TAG_SIZE = 16
+
+
+class CipherError(Exception):
+    """A value could not be decrypted or encrypted. ``reason`` is secret-free."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def is_encrypted(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("ENC[AES256_GCM,")
+
+
+# ---------------------------------------------------------------- Go formatting
+def go_format_float(x: float) -> str:
+    """``strconv.FormatFloat(x, 'f', -1, 64)``: shortest round-trip digits, fixed
+    notation, never an exponent."""
+    if x != x:
+        return "NaN"
+    if x in (float("inf"), float("-inf")):
+        return "+Inf" if x > 0 else "-Inf"
+    s = format(Decimal(repr(x)), "f")
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+    return s
+
+
+def go_parse_float(text: str) -> float:
+    """``strconv.ParseFloat(text, 64)`` for the forms sops writes (and Go accepts)."""
+    if not text or text != text.strip() or "_" in text:
+        raise ValueError("invalid float")
+    low = text.lower().lstrip("+-")
+    if low in ("inf", "infinity", "nan"):
+        return float(text)
+    return float(text)
+
+
+def go_parse_time(text: str) -> GoTime:
+    """``time.Time.UnmarshalText`` (RFC 3339) → :class:`GoTime` in MarshalText form."""
+    m = _TIME_RE.match(text)
+    if m is None:
+        raise ValueError("invalid RFC 3339 time")
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    if not (1 <= int(month) <= 12 and 1 <= int(day) <= 31 and int(hour) < 24):
+        raise ValueError("invalid RFC 3339 time")
+    if int(minute) >= 60 or int(second) >= 60:
+        raise ValueError("invalid RFC 3339 time")
+    return GoTime(format_time(year, month, day, hour, minute, second, frac or "", zone))
+
+
+def format_time(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, frac: str, zone: str
+) -> str:
+    """Go's RFC3339Nano rendering: fraction trimmed of trailing zeros (max 9
+    digits, truncated), ``Z`` for a zero offset."""
+    frac = frac[:9].rstrip("0")
+    if zone in ("+00:00", "-00:00"):
+        zone = "Z"
+    text = f"{year}-{month}-{day}T{hour}:{minute}:{second}"
+    if frac:
+        text += "." + frac
+    return text + zone
+
+
+def go_type_name(value: object) -> str:
+    """The Go type sops would report for ``value`` in an error message."""
+    if isinstance(value, Uint64):
+        return "uint64"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bytes):
+        return "[]uint8"
+    if isinstance(value, GoTime):
+        return "time.Time"
+    if isinstance(value, Comment):
+        return "sops.Comment"
+    return type(value).__name__
+
+
+def to_bytes(value: Any) -> bytes:
+    """sops' ``ToBytes``: the bytes a value contributes to the MAC (and, for
+    encrypted values, the plaintext)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bool):
+        return b"True" if value else b"False"
+    if isinstance(value, Uint64):
+        raise CipherError("Cannot walk value, unknown type: uint64")
+    if isinstance(value, int):
+        return str(value).encode()
+    if isinstance(value, float):
+        return go_format_float(value).encode()
+    if isinstance(value, GoTime):
+        return value.text.encode()
+    if isinstance(value, Comment):
+        return value.value.encode("utf-8", "surrogateescape")
+    raise CipherError(f"Could not convert unknown type {go_type_name(value)} to bytes")
+
+
+def type_tag(value: Any) -> str:
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, Uint64):
+        raise CipherError("Value to encrypt has unsupported type uint64")
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, GoTime):
+        return "time"
+    if isinstance(value, Comment):
+        return "comment"
+    raise CipherError(f"Value to encrypt has unsupported type {go_type_name(value)}")
+
+
+def _from_plaintext(raw: bytes, datatype: str) -> Any:
+    if datatype == "str":
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw  # arbitrary bytes (binary store): kept as bytes
+    if datatype == "comment":
+        return Comment(raw.decode("utf-8", "surrogateescape"))
+    text = raw.decode("utf-8", "replace")
+    if datatype in ("int", "int64"):
+        if not _INT_RE.match(text):
+            raise CipherError(f"could not parse the decrypted {datatype} value")
+        number = int(text)
+        if not _INT64_MIN <= number <= _INT64_MAX:
+            raise CipherError(f"the decrypted {datatype} value is out of range")
+        return number
+    if datatype == "float":
+        try:
+            return go_parse_float(text)
+        except ValueError:
+            raise CipherError("could not parse the decrypted float value") from None
+    if datatype == "bool":
+        if text not in _BOOLS:
+            raise CipherError("could not parse the decrypted bool value")
+        return _BOOLS[text]
+    if datatype == "time":
+        try:
+            return go_parse_time(text)
+        except ValueError:
+            raise CipherError("could not parse the decrypted time value") from None
+    if datatype == "bytes":
+        return raw
+    raise CipherError(f"Unknown datatype: {datatype}")
+
+
+class Cipher:
+    """AES-256-GCM with one data key; remembers IVs for stable re-encryption."""
+
+    __slots__ = ("_aead", "_key", "stash")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise CipherError("the data key must be 32 bytes")
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._key = key
+        self._aead: AESGCM = AESGCM(key)
+        self.stash: dict[tuple[str, bytes, str], bytes] = {}
+
+    def __repr__(self) -> str:
+        return "Cipher(<data key>)"
+
+    def decrypt(self, value: str, aad: str) -> Any:
+        """Decrypt one ``ENC[…]`` string (``""`` stays ``""``)."""
+        if value == "":
+            return ""
+        m = _ENC_RE.match(value)
+        if m is None:
+            raise CipherError("the value does not match sops' ENC[AES256_GCM,...] format")
+        data_b64, iv_b64, tag_b64, datatype = m.groups()
+        try:
+            data = b64decode(data_b64, validate=True)
+            iv = b64decode(iv_b64, validate=True)
+            tag = b64decode(tag_b64, validate=True)
+        except (Base64Error, ValueError):
+            raise CipherError("the value's base64 data, iv or tag is malformed") from None
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            raw = self._aead.decrypt(iv, data + tag, aad.encode("utf-8", "surrogateescape"))
+        except (InvalidTag, ValueError):
+            raise CipherError(
+                "Could not decrypt with AES_GCM: cipher: message authentication failed"
+            ) from None
+        plaintext = _from_plaintext(raw, datatype)
+        self.stash[(datatype, raw, aad)] = iv
+        return plaintext
+
+    def encrypt(self, value: Any, aad: str) -> str:
+        """Encrypt one leaf (or comment) into an ``ENC[…]`` string."""
+        if value == "" or value == b"" or (isinstance(value, Comment) and value.value == ""):
+            return ""
+        datatype = type_tag(value)
+        raw = to_bytes(value)
+        iv = self.stash.get((datatype, raw, aad))
+        if iv is None:
+            iv = os.urandom(NONCE_SIZE)
+        sealed = self._aead.encrypt(iv, raw, aad.encode("utf-8", "surrogateescape"))
+        return (
+            f"ENC[AES256_GCM,data:{b64encode(sealed[:-TAG_SIZE]).decode()},"
+            f"iv:{b64encode(iv).decode()},tag:{b64encode(sealed[-TAG_SIZE:]).decode()},"
+            f"type:{datatype}]"
+        )
