@@ -34,7 +34,9 @@ def make_yaml(path: Path, groups: int, per_group: int) -> None:
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.run(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{argv[0]} failed: {proc.stderr.decode(errors='replace')[:300]}")
@@ -65,7 +67,10 @@ def main() -> int:
             enc.write_bytes(
                 subprocess.run(
                     [sops, "encrypt", "--age", recipient, str(plain)],
-                    env=env, cwd=work, capture_output=True, check=True,
+                    env=env,
+                    cwd=work,
+                    capture_output=True,
+                    check=True,
                 ).stdout
             )
             for op, theirs_argv, ours_argv in (

@@ -79,5 +79,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except SystemExit as exc:  # argparse: --help, --version, usage errors
         return exc.code if isinstance(exc.code, int) else ExitCode.USAGE
-    except BaseException as exc:  # noqa: BLE001 - the one place errors are rendered
+    except BaseException as exc:
         return render(exc, debug=debug)

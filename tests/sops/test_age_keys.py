@@ -47,9 +47,7 @@ def test_every_source_is_loaded(key, tmp_path):
     config = tmp_path / ".config" / "sops" / "age"
     config.mkdir(parents=True)
     (config / "keys.txt").write_text(str(third) + "\n")
-    ids = age.load_identities(
-        env(tmp_path, SOPS_AGE_KEY=key[0], SOPS_AGE_KEY_FILE=str(key_file))
-    )
+    ids = age.load_identities(env(tmp_path, SOPS_AGE_KEY=key[0], SOPS_AGE_KEY_FILE=str(key_file)))
     assert len(ids.identities) == 3
 
 
@@ -66,7 +64,8 @@ def test_key_command_runs_without_a_shell(key, tmp_path):
     script.write_text(f"print({key[0]!r})\n")
     command = f"{sys.executable} '{script}'"
     ids = age.load_identities(env(tmp_path, SOPS_AGE_KEY_CMD=command))
-    assert len(ids.identities) == 1 and ids.errors == []
+    assert len(ids.identities) == 1
+    assert ids.errors == []
 
 
 def test_a_failing_key_command_is_reported_by_exit_status(tmp_path):
@@ -79,7 +78,9 @@ def test_malformed_identity_is_reported_by_location_and_line_only(tmp_path):
     secretish = "AGE-SECRET-KEY-1NOTVALIDATALL"
     ids = age.load_identities(env(tmp_path, SOPS_AGE_KEY=f"# c\n{secretish}"))
     assert ids.identities == []
-    assert ids.errors == ["failed to parse 'SOPS_AGE_KEY' age identities: line 2: malformed secret key"]
+    assert ids.errors == [
+        "failed to parse 'SOPS_AGE_KEY' age identities: line 2: malformed secret key"
+    ]
     assert secretish not in ids.describe_failure()
 
 
@@ -112,10 +113,17 @@ def test_identity_sources_report_names_and_presence_never_values(key, tmp_path):
     key_file = tmp_path / "k.txt"
     key_file.write_text(key[0])
     os.chmod(key_file, stat.S_IRUSR)
-    sources = age.identity_sources(env(tmp_path, SOPS_AGE_KEY=key[0], SOPS_AGE_KEY_FILE=str(key_file)))
+    sources = age.identity_sources(
+        env(tmp_path, SOPS_AGE_KEY=key[0], SOPS_AGE_KEY_FILE=str(key_file))
+    )
     assert [s.name for s in sources] == [
-        "SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD", "keys.txt",
-        "SOPS_AGE_SSH_PRIVATE_KEY_FILE", "id_ed25519", "id_rsa",
+        "SOPS_AGE_KEY",
+        "SOPS_AGE_KEY_FILE",
+        "SOPS_AGE_KEY_CMD",
+        "keys.txt",
+        "SOPS_AGE_SSH_PRIVATE_KEY_FILE",
+        "id_ed25519",
+        "id_rsa",
     ]
     assert [s.available for s in sources][:3] == [True, True, False]
     assert all(key[0] not in repr(s) for s in sources)

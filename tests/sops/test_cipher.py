@@ -61,7 +61,8 @@ def test_empty_values_are_never_encrypted():
 def test_round_trip_keeps_go_type_and_plaintext(value, tag, plaintext):
     c = Cipher(b"k" * 32)
     enc = c.encrypt(value, "path:")
-    assert enc.startswith("ENC[AES256_GCM,data:") and enc.endswith(f",type:{tag}]")
+    assert enc.startswith("ENC[AES256_GCM,data:")
+    assert enc.endswith(f",type:{tag}]")
     assert to_bytes(value) == plaintext
     back = c.decrypt(enc, "path:")
     assert type(back) is type(value)

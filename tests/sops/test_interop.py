@@ -42,7 +42,10 @@ def _ext(name: str) -> str:
 
 _RANDOM = [
     (re.compile(r"ENC\[AES256_GCM,data:[^,]*,iv:[^,]*,tag:[^,]*,type:"), "ENC[AES256_GCM,~,type:"),
-    (re.compile(r"-----BEGIN AGE ENCRYPTED FILE-----.*?-----END AGE ENCRYPTED FILE-----", re.S), "AGE"),
+    (
+        re.compile(r"-----BEGIN AGE ENCRYPTED FILE-----.*?-----END AGE ENCRYPTED FILE-----", re.S),
+        "AGE",
+    ),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"), "TIME"),
 ]
 
@@ -52,10 +55,9 @@ def shape(data: bytes, fmt: str) -> list[str]:
     for rx, repl in _RANDOM:
         text = rx.sub(repl, text)
     lines = text.split("\n")
-    if fmt == "ini":  # sops 3.11 writes the [sops] section in random order
-        if "[sops]" in lines:
-            i = lines.index("[sops]")
-            lines = lines[:i] + sorted(re.sub(r"\s+=", " =", line) for line in lines[i:])
+    if fmt == "ini" and "[sops]" in lines:  # sops 3.11 writes [sops] in random order
+        i = lines.index("[sops]")
+        lines = lines[:i] + sorted(re.sub(r"\s+=", " =", line) for line in lines[i:])
     return lines
 
 
@@ -102,7 +104,9 @@ def _encrypted_name(name: str, opts: list[str]) -> str:
 
 def _type_args(name: str, enc_name: str) -> list[str]:
     """Decrypting `enc.yaml` made from a .bin/.env file needs the output type back."""
-    src = {".env": "dotenv", ".ini": "ini", ".bin": "binary", ".json": "json"}.get(_ext(name), "yaml")
+    src = {".env": "dotenv", ".ini": "ini", ".bin": "binary", ".json": "json"}.get(
+        _ext(name), "yaml"
+    )
     enc = {".json": "json", ".yaml": "yaml"}.get(_ext(enc_name), src)
     return ["--input-type", enc, "--output-type", src]
 
@@ -171,7 +175,9 @@ SHAMIR_CONFIG = """creation_rules:
 
 def test_shamir_two_of_three_any_two_keys_open_one_does_not(keys, work):
     home, cwd = work / "home", work / "w"
-    (cwd / ".sops.yaml").write_text(SHAMIR_CONFIG.format(**{f"k{i}": k.recipient for i, k in enumerate(keys)}))
+    (cwd / ".sops.yaml").write_text(
+        SHAMIR_CONFIG.format(**{f"k{i}": k.recipient for i, k in enumerate(keys)})
+    )
     shutil.copyfile(CORPUS / "nested.yaml", cwd / "n.yaml")
     theirs = run_sops(["encrypt", "n.yaml"], cwd=cwd, home=home)
     assert theirs.returncode == 0, theirs.stderr
@@ -194,5 +200,6 @@ def test_shamir_two_of_three_any_two_keys_open_one_does_not(keys, work):
         env = {"SOPS_AGE_KEY": key.identity}
         a = run_ours(["decrypt", "theirs.yaml"], cwd=cwd, home=home, env=env)
         b = run_sops(["decrypt", "ours.yaml"], cwd=cwd, home=home, env=env)
-        assert a.returncode == 128 and b.returncode == 128
+        assert a.returncode == 128
+        assert b.returncode == 128
         assert "Shamir threshold of 2" in a.stderr

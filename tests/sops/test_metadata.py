@@ -59,8 +59,12 @@ def test_versions_sops_accepts(version):
 
 def test_flat_store_strings_are_typed():
     m = Metadata.from_raw(
-        raw(age=None, key_groups=[{"age": [{"recipient": "a1", "enc": "e"}]}] * 2,
-            shamir_threshold="2", mac_only_encrypted="true")
+        raw(
+            age=None,
+            key_groups=[{"age": [{"recipient": "a1", "enc": "e"}]}] * 2,
+            shamir_threshold="2",
+            mac_only_encrypted="true",
+        )
     )
     assert m.shamir_threshold == 2
     assert m.rules.mac_only_encrypted is True
@@ -90,13 +94,29 @@ def test_several_groups_are_written_as_key_groups_with_nil_hc_vault():
 
 def test_other_key_types_are_preserved_verbatim_in_order():
     pgp = {"created_at": "2020-01-01T00:00:00Z", "enc": "-----BEGIN PGP", "fp": "FBC7"}
-    kms = {"arn": "arn:aws:kms:x", "created_at": "2020-01-01T00:00:00Z", "enc": "blob", "aws_profile": ""}
+    kms = {
+        "arn": "arn:aws:kms:x",
+        "created_at": "2020-01-01T00:00:00Z",
+        "enc": "blob",
+        "aws_profile": "",
+    }
     m = Metadata.from_raw(raw(pgp=[pgp], kms=[kms]))
     assert sorted(k.type for k in m.key_groups[0] if isinstance(k, OtherKey)) == ["kms", "pgp"]
     branch = m.to_branch()
-    assert [k for k, _ in branch] == ["kms", "age", "lastmodified", "mac", "pgp", "unencrypted_suffix", "version"]
+    assert [k for k, _ in branch] == [
+        "kms",
+        "age",
+        "lastmodified",
+        "mac",
+        "pgp",
+        "unencrypted_suffix",
+        "version",
+    ]
     assert list(branch.get("kms")[0]) == [
-        ("arn", "arn:aws:kms:x"), ("created_at", "2020-01-01T00:00:00Z"), ("enc", "blob"), ("aws_profile", ""),
+        ("arn", "arn:aws:kms:x"),
+        ("created_at", "2020-01-01T00:00:00Z"),
+        ("enc", "blob"),
+        ("aws_profile", ""),
     ]
     assert isinstance(branch.get("pgp")[0], Branch)
 

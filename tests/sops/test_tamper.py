@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,13 @@ list:
 clear_unencrypted: visible
 other: another-secret-value
 """
-SECRETS = ["admin", "correct-horse-battery", "first-item-secret", "second-item-secret", "another-secret-value"]
+SECRETS = [
+    "admin",
+    "correct-horse-battery",
+    "first-item-secret",
+    "second-item-secret",
+    "another-secret-value",
+]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,9 @@ def encrypted(tmp_path: Path, key: AgeKeyPair) -> tuple[Path, Path, bytes]:
 
 
 def _line(data: bytes, key_name: str) -> str:
-    return next(line for line in data.decode().splitlines() if line.strip().startswith(f"{key_name}:"))
+    return next(
+        line for line in data.decode().splitlines() if line.strip().startswith(f"{key_name}:")
+    )
 
 
 def _flip(b64: str) -> str:
@@ -78,7 +85,9 @@ def change_mac(data: bytes) -> bytes:
 
 
 def change_lastmodified(data: bytes) -> bytes:
-    return re.sub(rb'lastmodified: "(\d{4})', lambda m: b'lastmodified: "' + str(int(m[1]) - 1).encode(), data)
+    return re.sub(
+        rb'lastmodified: "(\d{4})', lambda m: b'lastmodified: "' + str(int(m[1]) - 1).encode(), data
+    )
 
 
 def edit_clear_value(data: bytes) -> bytes:
@@ -89,7 +98,11 @@ CASES = {
     "flipped data bit": (lambda d: tamper_field(d, "password", "data"), 25, "db.password"),
     "flipped iv bit": (lambda d: tamper_field(d, "password", "iv"), 25, "db.password"),
     "flipped tag bit": (lambda d: tamper_field(d, "password", "tag"), 25, "db.password"),
-    "values swapped between keys": (lambda d: swap_values(d, "password", "other"), 25, "db.password"),
+    "values swapped between keys": (
+        lambda d: swap_values(d, "password", "other"),
+        25,
+        "db.password",
+    ),
     "reordered list items": (swap_list_items, 51, "MAC"),
     "changed mac": (change_mac, 51, "MAC"),
     "changed lastmodified": (change_lastmodified, 51, "MAC"),
@@ -181,7 +194,9 @@ def test_in_place_failure_leaves_the_encrypted_file_untouched(encrypted, key):
     cwd, home, data = encrypted
     bad = tamper_field(data, "password", "tag")
     (cwd / "f.yaml").write_bytes(bad)
-    ours = run_ours(["decrypt", "-i", "f.yaml"], cwd=cwd, home=home, env={"SOPS_AGE_KEY": key.identity})
+    ours = run_ours(
+        ["decrypt", "-i", "f.yaml"], cwd=cwd, home=home, env={"SOPS_AGE_KEY": key.identity}
+    )
     assert ours.returncode == 25
     assert (cwd / "f.yaml").read_bytes() == bad
 
@@ -189,8 +204,12 @@ def test_in_place_failure_leaves_the_encrypted_file_untouched(encrypted, key):
 def test_decrypted_output_file_is_private(encrypted, key, tmp_path):
     cwd, home, data = encrypted
     (cwd / "f.yaml").write_bytes(data)
-    ours = run_ours(["decrypt", "--output", "plain-out.yaml", "f.yaml"], cwd=cwd, home=home,
-                    env={"SOPS_AGE_KEY": key.identity})
+    ours = run_ours(
+        ["decrypt", "--output", "plain-out.yaml", "f.yaml"],
+        cwd=cwd,
+        home=home,
+        env={"SOPS_AGE_KEY": key.identity},
+    )
     assert ours.returncode == 0, ours.stderr
     assert (cwd / "plain-out.yaml").stat().st_mode & 0o777 == 0o600
     assert (cwd / "plain-out.yaml").read_text() == PLAIN

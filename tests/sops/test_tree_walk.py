@@ -58,7 +58,14 @@ def encrypted_paths(branches: list[Branch]) -> list[str]:
 def test_default_rule_leaves_unencrypted_suffix_subtrees_clear():
     b = sample()
     encrypt_tree(b, Cipher(KEY), Rules())
-    assert encrypted_paths(b) == ["db#", "db.password", "db.user", "password", "list.password", "list.x"]
+    assert encrypted_paths(b) == [
+        "db#",
+        "db.password",
+        "db.user",
+        "password",
+        "list.password",
+        "list.x",
+    ]
     assert b[0].get("cfg_unencrypted").get("deep").get("secret") == "s"
 
 
@@ -115,9 +122,18 @@ def test_mac_covers_unencrypted_values_in_go_form_and_skips_nulls_and_comments()
         )
     ]
     mac = encrypt_tree(b, Cipher(KEY), Rules())
-    expected = hashlib.sha512(
-        b"5" + b"True" + b"1.5" + b"2001-12-14T00:00:00Z" + b"1000000000000000000000" + b"secret"
-    ).hexdigest().upper()
+    expected = (
+        hashlib.sha512(
+            b"5"
+            + b"True"
+            + b"1.5"
+            + b"2001-12-14T00:00:00Z"
+            + b"1000000000000000000000"
+            + b"secret"
+        )
+        .hexdigest()
+        .upper()
+    )
     assert mac == expected
 
 

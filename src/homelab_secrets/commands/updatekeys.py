@@ -40,8 +40,13 @@ def _names(group: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    with _sops.about(args.file):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
-    from homelab_secrets.sops.metadata import AgeKey, MasterKey
+    from homelab_secrets.sops.metadata import AgeKey, MasterKey, Metadata
     from homelab_secrets.sops.stores import format_for_path, get_store
 
     path = args.file
@@ -97,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
                     "for age recipients only",
                     ExitCode.ERROR_GENERIC,
                 )
-        only_age = [[k for k in fresh[0] if isinstance(k, AgeKey)]]
-        engine.wrap_data_key(data_key, type(metadata)(key_groups=only_age))
+        only_age: list[list[MasterKey]] = [[k for k in fresh[0] if isinstance(k, AgeKey)]]
+        engine.wrap_data_key(data_key, Metadata(key_groups=only_age))
     else:
         engine.wrap_data_key(data_key, metadata)
     store = get_store(fmt, **_sops.store_options(fmt, lookup.config))

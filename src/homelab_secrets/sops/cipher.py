@@ -14,6 +14,7 @@ Errors (:class:`CipherError`) never include the value or the plaintext.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from base64 import b64decode, b64encode
@@ -56,7 +57,7 @@ def is_encrypted(value: object) -> bool:
 def go_format_float(x: float) -> str:
     """``strconv.FormatFloat(x, 'f', -1, 64)``: shortest round-trip digits, fixed
     notation, never an exponent."""
-    if x != x:
+    if math.isnan(x):
         return "NaN"
     if x in (float("inf"), float("-inf")):
         return "+Inf" if x > 0 else "-Inf"
@@ -86,21 +87,18 @@ def go_parse_time(text: str) -> GoTime:
         raise ValueError("invalid RFC 3339 time")
     if int(minute) >= 60 or int(second) >= 60:
         raise ValueError("invalid RFC 3339 time")
-    return GoTime(format_time(year, month, day, hour, minute, second, frac or "", zone))
+    clock = f"{year}-{month}-{day}T{hour}:{minute}:{second}"
+    return GoTime(format_time(clock, frac or "", zone))
 
 
-def format_time(
-    year: str, month: str, day: str, hour: str, minute: str, second: str, frac: str, zone: str
-) -> str:
-    """Go's RFC3339Nano rendering: fraction trimmed of trailing zeros (max 9
-    digits, truncated), ``Z`` for a zero offset."""
+def format_time(clock: str, frac: str, zone: str) -> str:
+    """Go's RFC3339Nano rendering of ``clock`` (``YYYY-MM-DDTHH:MM:SS``): the
+    fraction trimmed of trailing zeros (at most 9 digits, truncated), ``Z`` for
+    a zero offset."""
     frac = frac[:9].rstrip("0")
-    if zone in ("+00:00", "-00:00"):
+    if zone in ("+00:00", "-00:00", "z"):
         zone = "Z"
-    text = f"{year}-{month}-{day}T{hour}:{minute}:{second}"
-    if frac:
-        text += "." + frac
-    return text + zone
+    return f"{clock}.{frac}{zone}" if frac else f"{clock}{zone}"
 
 
 def go_type_name(value: object) -> str:
@@ -244,7 +242,7 @@ class Cipher:
 
     def encrypt(self, value: Any, aad: str) -> str:
         """Encrypt one leaf (or comment) into an ``ENC[…]`` string."""
-        if value == "" or value == b"" or (isinstance(value, Comment) and value.value == ""):
+        if value in ("", b"") or (isinstance(value, Comment) and value.value == ""):
             return ""
         datatype = type_tag(value)
         raw = to_bytes(value)

@@ -77,8 +77,7 @@ class SopsConfig:
                     continue
             return _creation_rule(raw, index, self.path)
         raise ConfigError(
-            f"error loading config: no matching creation rules found in {self.path} "
-            f"for {file_path}"
+            f"error loading config: no matching creation rules found in {self.path} for {file_path}"
         )
 
 
@@ -173,13 +172,9 @@ def _key_list(value: Any, name: str) -> list[str]:
         return [k.strip() for k in value.split(",") if k.strip()]
     if isinstance(value, list):
         if not all(isinstance(v, str) for v in value):
-            raise ConfigError(
-                f"invalid {name} key configuration: expected string in list"
-            )
+            raise ConfigError(f"invalid {name} key configuration: expected string in list")
         return list(value)
-    raise ConfigError(
-        f"invalid {name} key configuration: expected string, []string, or nil"
-    )
+    raise ConfigError(f"invalid {name} key configuration: expected string, []string, or nil")
 
 
 def _age_keys(recipients: list[str]) -> list[MasterKey]:

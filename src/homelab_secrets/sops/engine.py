@@ -110,8 +110,7 @@ def _decrypt_group(
             loaded = identities()
             if not loaded.identities:
                 errors.append(
-                    f"{key.recipient}: failed to load age identities"
-                    + loaded.describe_failure()
+                    f"{key.recipient}: failed to load age identities" + loaded.describe_failure()
                 )
                 continue
             try:
@@ -203,7 +202,7 @@ def wrap_data_key(data_key: bytes, metadata: Metadata) -> None:
     else:
         metadata.shamir_threshold = check_threshold(groups, metadata.shamir_threshold)
         parts = shamir.split(data_key, len(groups), metadata.shamir_threshold)
-    for group, part in zip(groups, parts):
+    for group, part in zip(groups, parts, strict=True):
         for key in group:
             if not isinstance(key, AgeKey):
                 raise UserError(
@@ -234,12 +233,12 @@ def encrypt(
     binary: bool = False,
 ) -> Metadata:
     """Encrypt plain ``branches`` in place with a new data key; return the metadata."""
-    if binary:
-        rules = Rules()  # encryption rules do not apply to the binary store
+    # Encryption rules do not apply to the binary store, and sops writes none
+    # there (not even the default suffix, which readers then assume).
     metadata = Metadata(
         key_groups=[[_fresh(k) for k in g] for g in key_groups],
         shamir_threshold=shamir_threshold if len(key_groups) > 1 else 0,
-        rules=rules.effective(),
+        rules=Rules() if binary else rules.effective(),
     )
     data_key = new_data_key()
     wrap_data_key(data_key, metadata)

@@ -64,7 +64,9 @@ ALL_KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault"
 _RFC3339 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
 )
-_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
+)
 
 
 class MetadataError(UserError):
@@ -114,9 +116,7 @@ def rfc3339_seconds(text: str) -> str:
     if m is None:
         raise ValueError("not RFC 3339")
     y, mo, d, h, mi, s, _frac, zone = m.groups()
-    if zone in ("z", "Z"):
-        zone = "Z"
-    return format_time(y, mo, d, h, mi, s, "", zone)
+    return format_time(f"{y}-{mo}-{d}T{h}:{mi}:{s}", "", zone)
 
 
 def now_rfc3339() -> str:

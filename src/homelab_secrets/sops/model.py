@@ -25,7 +25,7 @@ A file is a list of *branches* (YAML: one per document; every other store: one).
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 
 class Comment:
@@ -107,6 +107,6 @@ class Branch(list):  # type: ignore[type-arg]
         return f"Branch(keys={self.keys_()!r})"
 
 
-Leaf = Union[str, bytes, bool, int, float, GoTime, None]
+Leaf = str | bytes | bool | int | float | GoTime | None
 Value = Any  # Branch | list[Value | Comment] | Leaf  (recursive; kept loose for mypy)
 Branches = list[Branch]

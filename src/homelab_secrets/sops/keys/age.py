@@ -76,7 +76,9 @@ def identity_sources(environ: Mapping[str, str] | None = None) -> list[IdentityS
         IdentitySource("keys.txt", user_keys, os.path.isfile(user_keys)),
         IdentitySource(
             SOPS_AGE_SSH_PRIVATE_KEY_FILE,
-            ssh_file if ssh_file is not None else f"environment variable {SOPS_AGE_SSH_PRIVATE_KEY_FILE}",
+            ssh_file
+            if ssh_file is not None
+            else f"environment variable {SOPS_AGE_SSH_PRIVATE_KEY_FILE}",
             ssh_file is not None and os.path.isfile(ssh_file),
         ),
         IdentitySource("id_ed25519", ed25519, os.path.isfile(ed25519)),
@@ -123,9 +125,8 @@ def parse_identities(text: str, location: str) -> list[Any]:
             "files are not supported; decrypt it first (age -d) and pass the identities"
         )
     found: list[Any] = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.endswith("\r"):
-            line = line[:-1]
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
         if line == "" or line.startswith("#"):
             continue
         if line.startswith("AGE-SECRET-KEY-1"):
@@ -148,8 +149,7 @@ def parse_identities(text: str, location: str) -> list[Any]:
             )
         else:
             raise AgeError(
-                f"failed to parse '{location}' age identities: line {number}: "
-                "unknown identity type"
+                f"failed to parse '{location}' age identities: line {number}: unknown identity type"
             )
     return found
 

@@ -55,6 +55,8 @@ class Store(Protocol):
 
     def emit_value(self, value: Value) -> bytes: ...
 
+    def has_sops_top_level_key(self, branch: Branch) -> bool: ...
+
 
 def format_for_path(path: str) -> str:
     """sops' choice of store from a file name (`cmd/sops/formats`)."""
