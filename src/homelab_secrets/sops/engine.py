@@ -56,6 +56,8 @@ class Decrypted:
     cipher: Cipher = field(repr=False)
     #: key paths of comments that looked encrypted but did not decrypt
     plain_comments: list[tuple[str, ...]] = field(default_factory=list)
+    #: (key path, plaintext) of every value that was encrypted, when asked for
+    secrets: list[tuple[tuple[str, ...], Any]] = field(default_factory=list, repr=False)
 
 
 # ---------------------------------------------------------------- data key
@@ -137,16 +139,26 @@ def decrypt(
     identities: IdentityLoader,
     *,
     ignore_mac: bool = False,
+    collect_secrets: bool = False,
 ) -> Decrypted:
-    """Decrypt a whole file, verifying the MAC unless ``ignore_mac``."""
+    """Decrypt a whole file, verifying the MAC unless ``ignore_mac``.
+
+    With ``collect_secrets`` the result lists every decrypted value (to mask)."""
     branches, metadata = load_encrypted(data, fmt)
     data_key = recover_data_key(metadata, identities)
     cipher = Cipher(data_key)
     plain_comments: list[tuple[str, ...]] = []
-    computed = decrypt_tree(branches, cipher, metadata.rules, plain_comments.append)
+    secrets: list[tuple[tuple[str, ...], Any]] = []
+    computed = decrypt_tree(
+        branches,
+        cipher,
+        metadata.rules,
+        plain_comments.append,
+        (lambda path, value: secrets.append((path, value))) if collect_secrets else None,
+    )
     if not ignore_mac:
         verify_mac(metadata, cipher, computed)
-    return Decrypted(branches, metadata, data_key, cipher, plain_comments)
+    return Decrypted(branches, metadata, data_key, cipher, plain_comments, secrets)
 
 
 def verify_mac(metadata: Metadata, cipher: Cipher, computed: str) -> None:

@@ -70,7 +70,8 @@ def truncate(branch: Branch, path: list[PathComponent]) -> Any:
 def extract(branches: list[Branch], path: list[PathComponent], store: Store) -> bytes:
     value = truncate(branches[0] if branches else Branch(), path)
     if isinstance(value, Branch):
-        return store.emit_plain([value])
+        # sops swaps the first document for the subtree and emits them all
+        return store.emit_plain([value, *branches[1:]])
     if isinstance(value, str):
         return value.encode("utf-8", "surrogateescape")
     if isinstance(value, bytes):

@@ -252,6 +252,9 @@ def encrypt_tree(branches: list[Branch], cipher: Cipher, rules: Rules) -> str:
 
 #: Called for encrypted comments that fail to decrypt (sops keeps them as they are).
 CommentWarning = Callable[[tuple[str, ...]], None]
+#: Called with the key path and plaintext of every value (or comment) that was
+#: encrypted in the file: what a CI step must mask.
+SecretSink = Callable[[tuple[str, ...], Any], None]
 
 
 def decrypt_tree(
@@ -259,8 +262,11 @@ def decrypt_tree(
     cipher: Cipher,
     rules: Rules,
     on_plain_comment: CommentWarning | None = None,
+    on_secret: SecretSink | None = None,
 ) -> str:
-    """Decrypt ``branches`` in place; return the MAC computed over the plaintext."""
+    """Decrypt ``branches`` in place; return the MAC computed over the plaintext.
+
+    ``on_secret`` receives every value that was encrypted, once decrypted."""
     digest = hashlib.sha512()
     mac_only = rules.mac_only_encrypted
     if mac_only:
@@ -275,6 +281,9 @@ def decrypt_tree(
                 except CipherError:
                     if on_plain_comment is not None:
                         on_plain_comment(path)
+                else:
+                    if on_secret is not None:
+                        on_secret(path, value)
             elif isinstance(value, str):
                 try:
                     value = cipher.decrypt(value, aad)
@@ -284,6 +293,8 @@ def decrypt_tree(
                         ExitCode.ERROR_DECRYPTING_TREE,
                         path,
                     ) from None
+                if on_secret is not None:
+                    on_secret(path, value)
             else:
                 raise TreeError(
                     f"Could not decrypt the value at '{format_path(path)}': expected an "
