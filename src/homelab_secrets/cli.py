@@ -24,26 +24,35 @@ from types import ModuleType
 from homelab_secrets import __version__
 from homelab_secrets.errors import PROG, ExitCode, render
 
-#: Subcommand modules, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = (
-    "decrypt",
-    "encrypt",
-    "updatekeys",
-    "rotate",
-    "doctor",
-)
+#: Subcommand name → module in :mod:`homelab_secrets.commands`, in the order
+#: ``--help`` lists them.
+COMMANDS: dict[str, str] = {
+    "decrypt": "decrypt",
+    "encrypt": "encrypt",
+    "updatekeys": "updatekeys",
+    "rotate": "rotate",
+    "sops-decrypt": "sops_decrypt",
+    "sops-encrypt": "sops_encrypt",
+    "cleanup": "cleanup",
+    "doctor": "doctor",
+}
 
 
-def _load(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"homelab_secrets.commands.{name}")
-    except ModuleNotFoundError as exc:  # a command not built yet on this branch
-        if exc.name == f"homelab_secrets.commands.{name}":
-            return None
-        raise
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(f"homelab_secrets.commands.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _selected(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line (top-level options take no value)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand's (start-up time:
+    each command module imports what it needs, and a run needs one of them)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="One safe way to handle secrets in a homelab's CI.",
@@ -55,10 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="on failure, also print a traceback (code locations only; never values)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = _load(name)
-        if module is None:
+    for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
             continue
+        module = _load(module_name)
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
         cmd.set_defaults(_run=module.run)
@@ -69,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        parser = build_parser()
+        parser = build_parser(_selected(args_list))
         args = parser.parse_args(args_list)
         run = getattr(args, "_run", None)
         if run is None:

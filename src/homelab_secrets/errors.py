@@ -59,10 +59,14 @@ class UserError(Exception):
     contain a secret value.
     """
 
-    def __init__(self, message: str, exit_code: int = ExitCode.ERROR) -> None:
+    def __init__(
+        self, message: str, exit_code: int = ExitCode.ERROR, *, path: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        #: the file the failure is about, when there is one (for annotations)
+        self.path = path
 
     def __repr__(self) -> str:
         return f"UserError({self.message!r}, exit_code={self.exit_code})"

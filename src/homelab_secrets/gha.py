@@ -683,7 +683,7 @@ def annotate_failures(title: str) -> Iterator[None]:
     try:
         yield
     except UserError as exc:
-        error(exc.message, title=title)
+        error(exc.message, title=title, at=Location(exc.path) if exc.path else None)
         raise
     except Exception as exc:
         error(f"internal error ({type(exc).__name__}); see the step log", title=title)

@@ -9,8 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from homelab_secrets.errors import ExitCode, UserError
 
@@ -66,8 +65,7 @@ def formats(path: str, args: argparse.Namespace) -> tuple[str, str]:
     return in_fmt, out_fmt
 
 
-@dataclass
-class ConfigLookup:
+class ConfigLookup(NamedTuple):
     config: SopsConfig | None
     warning: str | None = None
 
@@ -136,4 +134,6 @@ def about(path: str) -> Iterator[None]:
     except UserError as exc:
         if not exc.message.startswith(f"{path}:") and path not in exc.message:
             exc.message = f"{path}: {exc.message}"
+        if exc.path is None:
+            exc.path = path
         raise

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
@@ -35,24 +34,43 @@ class ConfigError(UserError):
         super().__init__(message, exit_code)
 
 
-@dataclass
 class CreationRule:
     """The keys and options a matching creation rule gives a file."""
 
-    key_groups: list[list[MasterKey]] = field(default_factory=list)
-    shamir_threshold: int = 0
-    rules: Rules = field(default_factory=Rules)
-    path_regex: str = ""
-    index: int = 0
+    __slots__ = ("index", "key_groups", "path_regex", "rules", "shamir_threshold")
+
+    def __init__(
+        self,
+        key_groups: list[list[MasterKey]],
+        shamir_threshold: int = 0,
+        rules: Rules | None = None,
+        path_regex: str = "",
+        index: int = 0,
+    ) -> None:
+        self.key_groups = key_groups
+        self.shamir_threshold = shamir_threshold
+        self.rules = rules if rules is not None else Rules()
+        self.path_regex = path_regex
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"CreationRule(index={self.index}, path_regex={self.path_regex!r})"
 
 
-@dataclass
 class SopsConfig:
-    path: str
-    creation_rules: list[dict[str, Any]] | None
-    yaml_indent: int = 4
-    json_indent: int = -1
-    json_binary_indent: int = -1
+    """A loaded ``.sops.yaml``."""
+
+    __slots__ = ("creation_rules", "json_binary_indent", "json_indent", "path", "yaml_indent")
+
+    def __init__(self, path: str, creation_rules: list[dict[str, Any]] | None) -> None:
+        self.path = path
+        self.creation_rules = creation_rules
+        self.yaml_indent = 4
+        self.json_indent = -1
+        self.json_binary_indent = -1
+
+    def __repr__(self) -> str:
+        return f"SopsConfig({self.path!r})"
 
     def rule_for(self, file_path: str) -> CreationRule | None:
         """The creation rule for ``file_path`` (None when the file has no rules)."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
@@ -48,16 +47,31 @@ class DataKeyError(UserError):
         super().__init__(message, ExitCode.COULD_NOT_RETRIEVE_KEY)
 
 
-@dataclass
 class Decrypted:
-    branches: list[Branch]
-    metadata: Metadata
-    data_key: bytes = field(repr=False)
-    cipher: Cipher = field(repr=False)
-    #: key paths of comments that looked encrypted but did not decrypt
-    plain_comments: list[tuple[str, ...]] = field(default_factory=list)
-    #: (key path, plaintext) of every value that was encrypted, when asked for
-    secrets: list[tuple[tuple[str, ...], Any]] = field(default_factory=list, repr=False)
+    """A decrypted file: its tree, metadata, data key and what was encrypted."""
+
+    __slots__ = ("branches", "cipher", "data_key", "metadata", "plain_comments", "secrets")
+
+    def __init__(
+        self,
+        branches: list[Branch],
+        metadata: Metadata,
+        data_key: bytes,
+        cipher: Cipher,
+        plain_comments: list[tuple[str, ...]] | None = None,
+        secrets: list[tuple[tuple[str, ...], Any]] | None = None,
+    ) -> None:
+        self.branches = branches
+        self.metadata = metadata
+        self.data_key = data_key
+        self.cipher = cipher
+        #: key paths of comments that looked encrypted but did not decrypt
+        self.plain_comments = plain_comments or []
+        #: (key path, plaintext) of every value that was encrypted, when asked for
+        self.secrets = secrets or []
+
+    def __repr__(self) -> str:
+        return f"Decrypted({self.metadata!r})"
 
 
 # ---------------------------------------------------------------- data key

@@ -13,7 +13,6 @@ them; we cannot use them to recover or wrap a data key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -74,21 +73,41 @@ class MetadataError(UserError):
         super().__init__(message, exit_code)
 
 
-@dataclass
 class AgeKey:
-    recipient: str
-    enc: str = ""
+    __slots__ = ("enc", "recipient")
+
+    def __init__(self, recipient: str, enc: str = "") -> None:
+        self.recipient = recipient
+        self.enc = enc
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AgeKey) and (other.recipient, other.enc) == (
+            self.recipient,
+            self.enc,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
         return f"AgeKey({self.recipient!r})"
 
 
-@dataclass
 class OtherKey:
     """A master key of a type we preserve but cannot use."""
 
-    type: str
-    fields: dict[str, Any]
+    __slots__ = ("fields", "type")
+
+    def __init__(self, type: str, fields: dict[str, Any]) -> None:  # noqa: A002
+        self.type = type
+        self.fields = fields
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OtherKey) and (other.type, other.fields) == (
+            self.type,
+            self.fields,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     @property
     def name(self) -> str:
@@ -123,14 +142,26 @@ def now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
 class Metadata:
-    key_groups: list[list[MasterKey]] = field(default_factory=list)
-    shamir_threshold: int = 0
-    lastmodified: str = ""
-    mac: str = ""
-    rules: Rules = field(default_factory=Rules)
-    version: str = SOPS_VERSION
+    """sops' internal metadata (key groups, rules, MAC, times)."""
+
+    __slots__ = ("key_groups", "lastmodified", "mac", "rules", "shamir_threshold", "version")
+
+    def __init__(
+        self,
+        key_groups: list[list[MasterKey]] | None = None,
+        shamir_threshold: int = 0,
+        lastmodified: str = "",
+        mac: str = "",
+        rules: Rules | None = None,
+        version: str = SOPS_VERSION,
+    ) -> None:
+        self.key_groups: list[list[MasterKey]] = key_groups if key_groups is not None else []
+        self.shamir_threshold = shamir_threshold
+        self.lastmodified = lastmodified
+        self.mac = mac
+        self.rules = rules if rules is not None else Rules()
+        self.version = version
 
     def __repr__(self) -> str:
         return (

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
@@ -41,11 +40,11 @@ RULE_NAMES = (
 
 
 class TreeError(UserError):
-    """A failure while walking the tree; ``path`` names the key path (never a value)."""
+    """A failure while walking the tree; ``key_path`` names the key path (never a value)."""
 
-    def __init__(self, message: str, exit_code: int, path: tuple[str, ...] = ()) -> None:
+    def __init__(self, message: str, exit_code: int, key_path: tuple[str, ...] = ()) -> None:
         super().__init__(message, exit_code)
-        self.path = path
+        self.key_path = key_path
 
 
 def format_path(path: tuple[str, ...] | list[str]) -> str:
@@ -53,18 +52,61 @@ def format_path(path: tuple[str, ...] | list[str]) -> str:
     return ".".join(path) if path else "<top level>"
 
 
-@dataclass(frozen=True)
 class Rules:
     """Which values get encrypted (exactly one rule may be set; none means the
-    default ``unencrypted_suffix: _unencrypted``)."""
+    default ``unencrypted_suffix: _unencrypted``).  Immutable.
 
-    unencrypted_suffix: str = ""
-    encrypted_suffix: str = ""
-    unencrypted_regex: str = ""
-    encrypted_regex: str = ""
-    unencrypted_comment_regex: str = ""
-    encrypted_comment_regex: str = ""
-    mac_only_encrypted: bool = False
+    (A plain class, not a dataclass: importing ``dataclasses`` costs ~10 ms of
+    start-up, and ``decrypt`` races the Go binary.)"""
+
+    __slots__ = (*RULE_NAMES, "mac_only_encrypted")
+
+    unencrypted_suffix: str
+    encrypted_suffix: str
+    unencrypted_regex: str
+    encrypted_regex: str
+    unencrypted_comment_regex: str
+    encrypted_comment_regex: str
+    mac_only_encrypted: bool
+
+    def __init__(
+        self,
+        *,
+        unencrypted_suffix: str = "",
+        encrypted_suffix: str = "",
+        unencrypted_regex: str = "",
+        encrypted_regex: str = "",
+        unencrypted_comment_regex: str = "",
+        encrypted_comment_regex: str = "",
+        mac_only_encrypted: bool = False,
+    ) -> None:
+        values = (
+            unencrypted_suffix,
+            encrypted_suffix,
+            unencrypted_regex,
+            encrypted_regex,
+            unencrypted_comment_regex,
+            encrypted_comment_regex,
+            mac_only_encrypted,
+        )
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Rules is immutable")
+
+    def _key(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Rules) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__ if getattr(self, n))
+        return f"Rules({fields})"
 
     def count(self) -> int:
         return sum(1 for name in RULE_NAMES if getattr(self, name))

@@ -16,11 +16,8 @@ Nothing here ever includes key material in a message or repr.
 from __future__ import annotations
 
 import os
-import shlex
-import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 KEY_TYPE = "age"
 SOPS_AGE_KEY = "SOPS_AGE_KEY"
@@ -34,8 +31,7 @@ class AgeError(Exception):
     """A recipient or identity problem. Messages name locations, never keys."""
 
 
-@dataclass(frozen=True)
-class IdentitySource:
+class IdentitySource(NamedTuple):
     """Where an age identity may come from (for ``doctor``: names, never values)."""
 
     name: str
@@ -86,13 +82,15 @@ def identity_sources(environ: Mapping[str, str] | None = None) -> list[IdentityS
     ]
 
 
-@dataclass
 class Identities:
     """Loaded identities plus what sops reports when none of them fits."""
 
-    identities: list[Any] = field(default_factory=list)
-    unused_locations: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    __slots__ = ("errors", "identities", "unused_locations")
+
+    def __init__(self) -> None:
+        self.identities: list[Any] = []
+        self.unused_locations: list[str] = []
+        self.errors: list[str] = []
 
     def __repr__(self) -> str:
         return f"Identities(<{len(self.identities)} identities>)"
@@ -232,6 +230,9 @@ def load_identities(environ: Mapping[str, str] | None = None) -> Identities:
 
 
 def _run_key_cmd(command: str, env: Mapping[str, str], out: Identities) -> str | None:
+    import shlex
+    import subprocess
+
     try:
         argv = shlex.split(command)
     except ValueError:
