@@ -143,7 +143,7 @@ def _use_every_action(extra_input: str | None = None) -> str:
                 {
                     "id": "a",
                     "uses": f"./actions/{action.name}",
-                    "with": with_,
+                    **({"with": with_} if with_ else {}),
                 },
                 {"run": "env | grep -c '^OUT_' || true", "env": env},
             ],

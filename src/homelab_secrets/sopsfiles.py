@@ -80,19 +80,31 @@ def resolve_files(patterns: Sequence[str], root: Path) -> list[Target]:
 
 
 def stem(rel: str) -> str:
-    """``secrets/prd.enc.yaml`` → ``prd``; ``terraform.tfvars.enc.json`` → ``terraform``."""
+    """The name tool-shaped files are called after: without the folder, the
+    ``.enc``/``.sops`` marker and what follows it, or else the data extension,
+    and without ``.tfvars``/``.auto``.
+
+    ``secrets/prd.enc.yaml`` → ``prd``; ``terraform.tfvars.enc.json`` →
+    ``terraform``; ``id_rsa.enc`` → ``id_rsa``; ``app.yaml`` → ``app``.
+    """
     name = rel.rsplit("/", 1)[-1]
-    for ext in _DATA_EXTENSIONS:
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
+    lower = name.lower()
+    for marker in _ENC_MARKERS:
+        at = lower.find(marker + ".")
+        if at > 0:
+            name = name[:at]
             break
-    changed = True
-    while changed:
-        changed = False
-        for marker in (*_ENC_MARKERS, ".auto", ".tfvars"):
-            if name.lower().endswith(marker) and len(name) > len(marker):
-                name = name[: -len(marker)]
-                changed = True
+        if lower.endswith(marker) and len(name) > len(marker):
+            name = name[: -len(marker)]
+            break
+    else:
+        for ext in _DATA_EXTENSIONS:
+            if lower.endswith(ext) and len(name) > len(ext):
+                name = name[: -len(ext)]
+                break
+    for suffix in (".auto", ".tfvars", ".auto"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
     return name
 
 
@@ -219,7 +231,9 @@ def env_items(plain: PlainFile, prefix: str = "") -> list[tuple[str, str, str]]:
         if plain.fmt == "dotenv":
             for key, value in branch:
                 if not isinstance(key, Comment):
-                    items.append((prefix + str(key), _leaf_text(value), f"{plain.target.rel}:{key}"))
+                    items.append(
+                        (prefix + str(key), _leaf_text(value), f"{plain.target.rel}:{key}")
+                    )
         elif plain.fmt == "ini":
             for section, value in branch:
                 if isinstance(section, Comment):
@@ -299,7 +313,10 @@ def render_format(kind: str, plain: PlainFile) -> bytes:
 
         if plain.fmt == "yaml":
             merged_branch = Branch(
-                item for branch in plain.branches for item in branch if not isinstance(item[0], Comment)
+                item
+                for branch in plain.branches
+                for item in branch
+                if not isinstance(item[0], Comment)
             )
         else:
             merged_branch = Branch(

@@ -13,9 +13,8 @@ import argparse
 import contextlib
 import os
 import sys
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 from homelab_secrets import gha
 

@@ -15,7 +15,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from homelab_secrets import gha
@@ -140,7 +139,9 @@ def run(args: argparse.Namespace) -> int:
         name_prefix=args.name_prefix,
         format=args.format,
         terraform_dir=_path(args.terraform_dir, root),
-        manifest_dir=Path(args.manifest_dir) if args.manifest_dir else default_manifest_dir(os.environ),
+        manifest_dir=Path(args.manifest_dir)
+        if args.manifest_dir
+        else default_manifest_dir(os.environ),
         env_file=_path(args.env_file, root) if args.env_file else None,
     )
     result = decrypt_job(options, dict(os.environ), root)
@@ -176,9 +177,7 @@ def decrypt_job(
     plains = sopsfiles.decrypt_files(targets, environ)
     if before_write is not None:
         before_write(plains)  # --gha: mask every value before anything else happens
-    pairs = (
-        sopsfiles.export_env(plains, options.name_prefix) if options.export_env else []
-    )
+    pairs = sopsfiles.export_env(plains, options.name_prefix) if options.export_env else []
     for name, value in pairs:
         gha.check_env_name(name)
         if "\0" in value:
@@ -230,7 +229,9 @@ def _run_gha(args: argparse.Namespace) -> int:
         root = _workspace()
         options = Options(
             files=inputs.files,
-            output_dir=_path(inputs.output_dir, root) if inputs.output_dir else _default_output_dir(),
+            output_dir=_path(inputs.output_dir, root)
+            if inputs.output_dir
+            else _default_output_dir(),
             in_place=inputs.in_place,
             export_env=inputs.export_env,
             name_prefix=inputs.name_prefix,

@@ -104,7 +104,9 @@ def _recipients(values: tuple[str, ...] | list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from homelab_secrets.sopsfiles import default_manifest_dir
 
-    manifest_dir = Path(args.manifest_dir) if args.manifest_dir else default_manifest_dir(os.environ)
+    manifest_dir = (
+        Path(args.manifest_dir) if args.manifest_dir else default_manifest_dir(os.environ)
+    )
     root = _workspace()
     if args.gha:
         with gha.annotate_failures("sops-encrypt"):
@@ -123,7 +125,8 @@ def run(args: argparse.Namespace) -> int:
             gha.set_output("paths", [dest for _, dest in written], secret=False)
             rows = [[src, gha.workspace_path(dest)] for src, dest in written]
             gha.append_summary(
-                "### homelab-secrets sops-encrypt\n\n" + gha.md_table(["file", "encrypted to"], rows)
+                "### homelab-secrets sops-encrypt\n\n"
+                + gha.md_table(["file", "encrypted to"], rows)
             )
         return 0
     if not args.files:

@@ -97,7 +97,7 @@ class OtherKey:
 
     __slots__ = ("fields", "type")
 
-    def __init__(self, type: str, fields: dict[str, Any]) -> None:  # noqa: A002
+    def __init__(self, type: str, fields: dict[str, Any]) -> None:
         self.type = type
         self.fields = fields
 

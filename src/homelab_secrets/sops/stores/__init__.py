@@ -73,9 +73,7 @@ def get_store(fmt: str, **options: Any) -> Store:
     Modules are imported on demand so that a command loads only what it uses.
     """
     if fmt not in FORMATS:
-        raise UserError(
-            f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}", ExitCode.USAGE
-        )
+        raise UserError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}", ExitCode.USAGE)
     module = importlib.import_module(f"homelab_secrets.sops.stores.{fmt}_store")
     store: Store = module.make_store(**options)
     return store
