@@ -13,7 +13,6 @@ the table lives in README.md, "Exit codes".
 from __future__ import annotations
 
 import sys
-import traceback
 from typing import TextIO
 
 
@@ -99,6 +98,8 @@ def render(exc: BaseException, *, debug: bool = False, stream: TextIO | None = N
         text, code = "interrupted", ExitCode.INTERRUPTED
     else:
         where = ""
+        import traceback
+
         tb = traceback.extract_tb(exc.__traceback__)
         if tb:
             last = tb[-1]
@@ -120,6 +121,8 @@ def safe_traceback(exc: BaseException) -> str:
 
     UserError messages are ours and secret-free, so they are kept.
     """
+    import traceback
+
     lines = ["Traceback (debug; exception messages other than ours are omitted):\n"]
     seen: set[int] = set()
     chain: list[BaseException] = []

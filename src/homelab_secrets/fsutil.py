@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 
 from homelab_secrets.errors import ExitCode, UserError
 
@@ -31,7 +30,8 @@ def write_atomic(path: str, data: bytes, *, mode: int | None = PRIVATE_FILE) -> 
     fd = -1
     tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".homelab-secrets-", suffix=".tmp", dir=directory)
+        tmp = os.path.join(directory, f".homelab-secrets-{os.urandom(8).hex()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.fchmod(fd, mode)
         view = memoryview(data)
         while view:

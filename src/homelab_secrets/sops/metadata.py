@@ -13,7 +13,7 @@ them; we cannot use them to recover or wrap a data key.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+import time
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
@@ -139,7 +139,7 @@ def rfc3339_seconds(text: str) -> str:
 
 
 def now_rfc3339() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Metadata:
