@@ -12,7 +12,9 @@ the table lives in README.md, "Exit codes".
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 
@@ -138,3 +140,20 @@ def safe_traceback(exc: BaseException) -> str:
             label += f": {one_line(item.message)}"
         lines.append(label + "\n")
     return "".join(lines)
+
+
+@contextlib.contextmanager
+def about(path: str, hint: Callable[[int], str] | None = None) -> Iterator[None]:
+    """Make a :class:`UserError` raised inside name the file it is about
+    (message prefix, and ``path`` for annotations); ``hint`` may add advice
+    for its exit code."""
+    try:
+        yield
+    except UserError as exc:
+        if path not in exc.message:
+            exc.message = f"{path}: {exc.message}"
+        if hint is not None:
+            exc.message += hint(exc.exit_code)
+        if exc.path is None:
+            exc.path = path
+        raise

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.errors import ExitCode, UserError, about
 from homelab_secrets.fsutil import PRIVATE_DIR, write_atomic
 from homelab_secrets.sops.model import Branch, Comment, GoTime
 
@@ -149,20 +149,9 @@ def decrypt_files(targets: Sequence[Target], environ: Mapping[str, str]) -> list
     out: list[PlainFile] = []
     for target in targets:
         fmt = format_for_path(target.rel)
-        try:
-            data = target.path.read_bytes()
-            result = engine.decrypt(data, fmt, identities, collect_secrets=True)
+        with about(target.rel, _hint):
+            result = engine.decrypt(_read(target), fmt, identities, collect_secrets=True)
             plaintext = get_store(fmt).emit_plain(result.branches)
-        except OSError as exc:
-            raise UserError(
-                f"{target.rel}: cannot read: {exc.strerror}",
-                ExitCode.COULD_NOT_READ_INPUT_FILE,
-                path=target.rel,
-            ) from None
-        except UserError as exc:
-            exc.message = f"{target.rel}: {exc.message}{_hint(exc.exit_code)}"
-            exc.path = target.rel
-            raise
         secrets = []
         for key_path, value in result.secrets:
             text = secret_text(value)
@@ -170,6 +159,15 @@ def decrypt_files(targets: Sequence[Target], environ: Mapping[str, str]) -> list
                 secrets.append((f"{target.rel}:{format_path(key_path)}", text))
         out.append(PlainFile(target, fmt, result.branches, plaintext, secrets))
     return out
+
+
+def _read(target: Target) -> bytes:
+    try:
+        return target.path.read_bytes()
+    except OSError as exc:
+        raise UserError(
+            f"cannot read: {exc.strerror}", ExitCode.COULD_NOT_READ_INPUT_FILE
+        ) from None
 
 
 def _hint(code: int) -> str:
@@ -506,7 +504,7 @@ def encrypt_files(
     ``.sops.yaml`` creation rule, looked up from ``config_start`` like sops
     looks from its working directory).  A failure in any file writes nothing."""
     from homelab_secrets.sops import engine
-    from homelab_secrets.sops.config import find_config, load_config
+    from homelab_secrets.sops.config import find_config, load_config, store_options
     from homelab_secrets.sops.metadata import AgeKey, MasterKey
     from homelab_secrets.sops.stores import format_for_path, get_store
     from homelab_secrets.sops.tree import Rules
@@ -516,7 +514,7 @@ def encrypt_files(
     out: list[SealedFile] = []
     for target in targets:
         fmt = format_for_path(target.rel)
-        try:
+        with about(target.rel):
             rule = config.rule_for(str(target.path)) if config else None
             groups: list[list[MasterKey]]
             if recipients:
@@ -529,7 +527,7 @@ def encrypt_files(
                     ExitCode.ERROR_GENERIC,
                 )
             store = get_store(fmt)
-            branches = store.load_plain(target.path.read_bytes())
+            branches = store.load_plain(_read(target))
             if branches and store.has_sops_top_level_key(branches[0]):
                 raise UserError(
                     "it is already encrypted (it has a top-level 'sops' entry)",
@@ -542,22 +540,8 @@ def encrypt_files(
                 shamir_threshold=rule.shamir_threshold if rule is not None else 0,
                 binary=fmt == "binary",
             )
-            options = {}
-            if config is not None and fmt == "yaml":
-                options["indent"] = config.yaml_indent
-            elif config is not None and fmt == "json":
-                options["indent"] = config.json_indent
+            options = store_options(fmt, config)
             data = get_store(fmt, **options).emit_encrypted(branches, metadata.to_branch())
-        except OSError as exc:
-            raise UserError(
-                f"{target.rel}: cannot read: {exc.strerror}",
-                ExitCode.COULD_NOT_READ_INPUT_FILE,
-                path=target.rel,
-            ) from None
-        except UserError as exc:
-            exc.message = f"{target.rel}: {exc.message}"
-            exc.path = target.rel
-            raise
         out.append(SealedFile(target, data))
     return out
 

@@ -5,10 +5,8 @@ and writing output atomically.  Imports stay light: this runs on every start."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from homelab_secrets.errors import ExitCode, UserError
@@ -83,17 +81,9 @@ def load_sops_config(explicit: str | None) -> ConfigLookup:
 
 def store_options(fmt: str, config: SopsConfig | None, indent: int | None = None) -> dict[str, Any]:
     """Store options from ``--indent`` or ``.sops.yaml``'s ``stores`` section."""
-    if fmt == "yaml":
-        return {"indent": indent if indent is not None else (config.yaml_indent if config else 4)}
-    if fmt == "json":
-        return {"indent": indent if indent is not None else (config.json_indent if config else -1)}
-    if fmt == "binary":
-        return {
-            "indent": indent
-            if indent is not None
-            else (config.json_binary_indent if config else -1)
-        }
-    return {}
+    from homelab_secrets.sops.config import store_options as from_config
+
+    return from_config(fmt, config, indent)
 
 
 def warn(message: str) -> None:
@@ -124,16 +114,3 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "-i", "--in-place", action="store_true", help="write the result back to FILE (atomically)"
     )
-
-
-@contextlib.contextmanager
-def about(path: str) -> Iterator[None]:
-    """Prefix failures raised inside with the file they are about."""
-    try:
-        yield
-    except UserError as exc:
-        if not exc.message.startswith(f"{path}:") and path not in exc.message:
-            exc.message = f"{path}: {exc.message}"
-        if exc.path is None:
-            exc.path = path
-        raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from homelab_secrets.commands import _sops
+from homelab_secrets.errors import about
 
 NAME = "decrypt"
 HELP = "decrypt a SOPS file (same flags, output and exit codes as `sops decrypt`)"
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _sops.about(args.file):
+    with about(args.file):
         return _run(args)
 
 

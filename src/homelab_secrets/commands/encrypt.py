@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from homelab_secrets.commands import _sops
-from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.errors import ExitCode, UserError, about
 
 if TYPE_CHECKING:
     from homelab_secrets.sops.model import Branch
@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _sops.about(args.file):
+    with about(args.file):
         return _run(args)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from homelab_secrets.commands import _sops
-from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.errors import ExitCode, UserError, about
 
 NAME = "rotate"
 HELP = "generate a new data key and re-encrypt every value (like `sops rotate`)"
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    with _sops.about(args.file):
+    with about(args.file):
         return _run(args)
 
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from homelab_secrets.commands import _sops
-from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.errors import ExitCode, UserError, about
 
 NAME = "updatekeys"
 HELP = "sync a file's recipients with its .sops.yaml creation rule (like `sops updatekeys`)"
@@ -40,7 +40,7 @@ def _names(group: list) -> list[str]:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    with _sops.about(args.file):
+    with about(args.file):
         return _run(args)
 
 

@@ -292,3 +292,18 @@ def _creation_rule(raw: dict[str, Any], index: int, path: str) -> CreationRule:
         path_regex=_string(raw.get("path_regex"), "path_regex"),
         index=index,
     )
+
+
+def store_options(fmt: str, config: SopsConfig | None, indent: int | None = None) -> dict[str, Any]:
+    """Options for :func:`~homelab_secrets.sops.stores.get_store`: ``indent``
+    from the command line, else ``.sops.yaml``'s ``stores`` section, else
+    sops' defaults (YAML 4, JSON a tab)."""
+    if fmt == "yaml":
+        return {"indent": indent if indent is not None else (config.yaml_indent if config else 4)}
+    if fmt in ("json", "binary"):
+        if indent is not None:
+            return {"indent": indent}
+        if config is None:
+            return {"indent": -1}
+        return {"indent": config.json_indent if fmt == "json" else config.json_binary_indent}
+    return {}

@@ -238,7 +238,7 @@ _METADATA_FIELDS: dict[str, str] = {
 _KEYGROUP_FIELDS = {name: f"[]stores.{struct}" for name, struct in _KEY_LISTS.items()}
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):
@@ -260,7 +260,7 @@ class _FirstError:
     def type_error(self, value: Any, gotype: str, struct: str, path: list[str]) -> None:
         if self.message is not None:
             return
-        kind = _json_kind(value)
+        kind = json_kind(value)
         if kind == "number" and gotype == "int":
             kind = f"number {_number_text(value)}"
         field = ".".join(path)

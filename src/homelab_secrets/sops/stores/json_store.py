@@ -27,7 +27,12 @@ from typing import Any
 from homelab_secrets.errors import ExitCode
 from homelab_secrets.sops.model import Branch, Comment, GoTime, NilList
 from homelab_secrets.sops.stores import MetadataNotFound, StoreError
-from homelab_secrets.sops.stores.flatten import check_metadata, fixed_from_digits, shortest_digits
+from homelab_secrets.sops.stores.flatten import (
+    check_metadata,
+    fixed_from_digits,
+    json_kind,
+    shortest_digits,
+)
 
 __all__ = ["JsonStore", "format_json_float", "json_string", "make_store"]
 
@@ -180,18 +185,6 @@ def _replace_surrogates(value: Any) -> Any:
     return value
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
 def _metadata_from_document(text: str) -> dict[str, Any]:
     """sops' first pass: ``json.Unmarshal(in, &stores.SopsFile{})``."""
     try:
@@ -212,7 +205,7 @@ def _metadata_from_document(text: str) -> dict[str, Any]:
         ) from None
     if not isinstance(document, dict):
         raise StoreError(
-            f"Error unmarshalling input json: json: cannot unmarshal {_json_kind(document)} "
+            f"Error unmarshalling input json: json: cannot unmarshal {json_kind(document)} "
             "into Go value of type stores.SopsFile",
             ExitCode.ERROR_GENERIC,
         )
@@ -226,7 +219,7 @@ def _metadata_from_document(text: str) -> dict[str, Any]:
         raise MetadataNotFound()
     if not isinstance(raw, dict):
         raise StoreError(
-            f"Error unmarshalling input json: json: cannot unmarshal {_json_kind(raw)} into Go "
+            f"Error unmarshalling input json: json: cannot unmarshal {json_kind(raw)} into Go "
             "struct field SopsFile.sops of type stores.Metadata",
             ExitCode.ERROR_GENERIC,
         )
