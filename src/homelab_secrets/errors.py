@@ -30,6 +30,8 @@ class ExitCode:
     ERROR_DUMPING_TREE = 4
     ERROR_READING_CONFIG = 5
     INVALID_SET_FORMAT = 7
+    #: more than one encryption rule on the command line (what the binary exits with)
+    CONFLICTING_RULE_FLAGS = 8
     ERROR_ENCRYPTING_MAC = 21
     ERROR_ENCRYPTING_TREE = 23  # also "Cannot walk value" / non-string keys
     ERROR_DECRYPTING_MAC = 24

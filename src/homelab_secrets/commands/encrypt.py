@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
             "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, "
             "unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the "
             "same file",
-            8,
+            ExitCode.CONFLICTING_RULE_FLAGS,
         )
     merged = dict(cli_rules)
     if rule is not None:
@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
             "cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, "
             "unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the "
             "same file (the command line and the .sops.yaml rule together)",
-            8,
+            ExitCode.CONFLICTING_RULE_FLAGS,
         )
     mac_only = args.mac_only_encrypted or bool(rule and rule.rules.mac_only_encrypted)
     threshold = args.shamir_secret_sharing_threshold
