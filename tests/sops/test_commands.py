@@ -240,3 +240,13 @@ def test_other_key_types_are_kept_when_age_opens_the_file(ws, keys):
         ["decrypt", "k.yaml"], cwd=work, home=home, env={"SOPS_AGE_KEY": keys[1].identity}
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_two_encryption_rules_on_the_command_line_are_refused_like_sops(ws, keys):
+    work, home = ws
+    shutil.copyfile(CORPUS / "nested.yaml", work / "n.yaml")
+    args = ["--age", keys[0].recipient, "--encrypted-regex", "a", "--unencrypted-suffix", "_x"]
+    theirs = run_sops([*args, "-e", "n.yaml"], cwd=work, home=home)
+    ours = run_ours(["encrypt", *args, "n.yaml"], cwd=work, home=home)
+    assert theirs.returncode == ours.returncode == 8
+    assert ours.stdout == b""
