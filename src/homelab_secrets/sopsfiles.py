@@ -275,7 +275,7 @@ def _plain_data(value: Any) -> Any:
     return value
 
 
-def _dotenv_value(value: str) -> str:
+def dotenv_value(value: str) -> str:
     if re.fullmatch(r"[A-Za-z0-9_./:@+,=-]*", value):
         return value
     if "'" not in value and "\n" not in value and "\r" not in value:
@@ -304,7 +304,7 @@ def render_format(kind: str, plain: PlainFile) -> bytes:
             merged.update(_plain_data(branch))
         return (json.dumps(merged, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     if kind == "dotenv":
-        lines = [f"{name}={_dotenv_value(value)}" for name, value, _ in env_items(plain)]
+        lines = [f"{name}={dotenv_value(value)}" for name, value, _ in env_items(plain)]
         return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
     if kind == "ansible-vars":
         from homelab_secrets.sops.stores import get_store

@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING
 
 from homelab_secrets import gha
 from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.sopsfiles import FORMATS
 
 if TYPE_CHECKING:
     from homelab_secrets.sopsfiles import PlainFile
 
 NAME = "sops-decrypt"
 HELP = "decrypt SOPS files (paths/globs) into a private folder or in place, for a CI job"
-
-FORMATS = ("none", "tfvars-json", "dotenv", "ansible-vars")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,9 +197,9 @@ def decrypt_job(
             )
             plan.add(path, sopsfiles.render_format(options.format, plain))
     if options.env_file is not None and pairs:
-        from homelab_secrets.sopsfiles import _dotenv_value
+        from homelab_secrets.sopsfiles import dotenv_value
 
-        body = "".join(f"{n}={_dotenv_value(v)}\n" for n, v in pairs)
+        body = "".join(f"{n}={dotenv_value(v)}\n" for n, v in pairs)
         plan.add(options.env_file, body.encode("utf-8"))
     seen: set[Path] = set()
     for path in plan.paths:

@@ -1,0 +1,272 @@
+"""The core of sops-decrypt / sops-encrypt / cleanup, without GitHub Actions."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pyrage
+import pytest
+
+from homelab_secrets import sopsfiles
+from homelab_secrets.commands.sops_decrypt import Options, decrypt_job
+from homelab_secrets.errors import UserError
+from homelab_secrets.sops import engine
+from homelab_secrets.sops.metadata import AgeKey
+from homelab_secrets.sops.stores import get_store
+from homelab_secrets.sops.tree import Rules
+
+IDENTITY = pyrage.x25519.Identity.generate()
+RECIPIENT = str(IDENTITY.to_public())
+
+
+def encrypt_to(path: Path, fmt: str, plain: bytes, rules: Rules | None = None) -> None:
+    store = get_store(fmt)
+    branches = store.load_plain(plain)
+    metadata = engine.encrypt(branches, [[AgeKey(RECIPIENT)]], rules=rules or Rules())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(store.emit_encrypted(branches, metadata.to_branch()))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    encrypt_to(
+        root / "env" / "prd.enc.yaml",
+        "yaml",
+        b"db:\n    password: pw-Secret-1\n    port: 5432\nlist:\n    - a-Secret-2\n"
+        b"region_unencrypted: homelab\n",
+    )
+    encrypt_to(root / "env" / "app.enc.env", "dotenv", b"API_KEY=key-Secret-3\n")
+    return root
+
+
+def options(tmp_path: Path, **over: object) -> Options:
+    base: dict[str, object] = {
+        "files": ("env/*",),
+        "output_dir": tmp_path / "out",
+        "in_place": False,
+        "export_env": False,
+        "name_prefix": "",
+        "format": "none",
+        "terraform_dir": tmp_path / "tf",
+        "manifest_dir": tmp_path / "state",
+    }
+    base.update(over)
+    return Options(**base)  # type: ignore[arg-type]
+
+
+ENV = {"SOPS_AGE_KEY": str(IDENTITY), "HOME": "/nonexistent"}
+
+
+@pytest.mark.parametrize(
+    ("rel", "name"),
+    [
+        ("secrets/prd.enc.yaml", "prd"),
+        ("terraform.tfvars.enc.json", "terraform"),
+        ("id_rsa.enc", "id_rsa"),
+        ("blob.enc.bin", "blob"),
+        ("app.yaml", "app"),
+        ("x.auto.tfvars.json", "x"),
+        ("a.sops.env", "a"),
+    ],
+)
+def test_tool_files_are_named_after_the_secret_file(rel: str, name: str) -> None:
+    assert sopsfiles.stem(rel) == name
+
+
+def test_globs_resolve_in_order_without_duplicates(workspace: Path) -> None:
+    found = sopsfiles.resolve_files(["env/*.yaml", "env/*"], workspace)
+    assert [t.rel for t in found] == ["env/prd.enc.yaml", "env/app.enc.env"]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["env/*.json", "env/missing.yaml", "../outside/*", "/etc/hostname"]
+)
+def test_a_pattern_matching_nothing_inside_the_workspace_is_an_error(
+    workspace: Path, pattern: str
+) -> None:
+    with pytest.raises(UserError) as info:
+        sopsfiles.resolve_files([pattern], workspace)
+    assert info.value.exit_code == 100
+    assert info.value.path == pattern
+
+
+def test_decrypt_writes_private_copies_and_records_them(workspace: Path, tmp_path: Path) -> None:
+    result = decrypt_job(options(tmp_path), ENV, workspace)
+    out = tmp_path / "out" / "env" / "prd.enc.yaml"
+    assert out.read_bytes() == (
+        b"db:\n    password: pw-Secret-1\n    port: 5432\nlist:\n    - a-Secret-2\n"
+        b"region_unencrypted: homelab\n"
+    )
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
+    assert result.written == [str(tmp_path / "out" / "env" / "app.enc.env"), str(out)]  # glob order
+    manifest = sopsfiles.Manifest(tmp_path / "state")
+    assert [e["path"] for e in manifest.entries()] == result.written
+    report = sopsfiles.cleanup(manifest)
+    assert sorted(report.removed) == sorted(result.written)
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "state").exists()
+    assert sopsfiles.cleanup(manifest).removed == []  # twice is harmless
+
+
+def test_only_values_that_were_encrypted_are_reported_for_masking(workspace: Path) -> None:
+    plains = sopsfiles.decrypt_files(sopsfiles.resolve_files(["env/*"], workspace), ENV)
+    secrets = dict(s for p in plains for s in p.secrets)
+    assert secrets == {
+        "env/prd.enc.yaml:db.password": "pw-Secret-1",
+        "env/prd.enc.yaml:db.port": "5432",
+        "env/prd.enc.yaml:list": "a-Secret-2",
+        "env/app.enc.env:API_KEY": "key-Secret-3",
+    }
+
+
+def test_env_names_follow_the_documented_rules(workspace: Path, tmp_path: Path) -> None:
+    result = decrypt_job(options(tmp_path, export_env=True, name_prefix="APP_"), ENV, workspace)
+    assert dict(result.pairs) == {
+        "APP_DB_PASSWORD": "pw-Secret-1",
+        "APP_DB_PORT": "5432",
+        "APP_LIST_0": "a-Secret-2",
+        "APP_REGION_UNENCRYPTED": "homelab",
+        "APP_API_KEY": "key-Secret-3",
+    }
+    assert "pw-Secret-1" not in repr(result)
+
+
+def test_a_name_collision_fails_listing_both_places_and_writes_nothing(
+    workspace: Path, tmp_path: Path
+) -> None:
+    encrypt_to(workspace / "env" / "clash.enc.json", "json", b'{"db": {"password": "x"}}')
+    with pytest.raises(
+        UserError,
+        match=r"DB_PASSWORD \(env/clash.enc.json:db.password, env/prd.enc.yaml:db.password\)",
+    ):
+        decrypt_job(options(tmp_path, export_env=True), ENV, workspace)
+    assert not (tmp_path / "out").exists()
+
+
+def test_reserved_env_names_are_refused_before_anything_is_written(
+    workspace: Path, tmp_path: Path
+) -> None:
+    encrypt_to(workspace / "env" / "bad.enc.env", "dotenv", b"LD_PRELOAD=/tmp/evil.so\n")
+    with pytest.raises(UserError, match="LD_PRELOAD"):
+        decrypt_job(options(tmp_path, export_env=True), ENV, workspace)
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_bad_file_means_nothing_is_written(workspace: Path, tmp_path: Path) -> None:
+    (workspace / "env" / "zz.enc.yaml").write_text("a: 1\n")  # not encrypted
+    with pytest.raises(UserError) as info:
+        decrypt_job(options(tmp_path), ENV, workspace)
+    assert info.value.path == "env/zz.enc.yaml"
+    assert "sops metadata not found" in info.value.message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_write_rolls_back_what_this_run_wrote(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = sopsfiles.write_atomic
+    calls = []
+
+    def flaky(path: str, data: bytes, *, mode: int | None = 0o600) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise UserError(f"could not write {path}: disk full", 3)
+        real(path, data, mode=mode)
+
+    monkeypatch.setattr(sopsfiles, "write_atomic", flaky)
+    with pytest.raises(UserError, match="disk full"):
+        decrypt_job(options(tmp_path), ENV, workspace)
+    left = (
+        [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
+        if (tmp_path / "out").exists()
+        else []
+    )
+    assert left == []
+
+
+def test_in_place_then_cleanup_restores_the_encrypted_file(workspace: Path, tmp_path: Path) -> None:
+    target = workspace / "env" / "prd.enc.yaml"
+    encrypted = target.read_bytes()
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
+    assert b"pw-Secret-1" in target.read_bytes()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    report = sopsfiles.cleanup(sopsfiles.Manifest(tmp_path / "state"))
+    assert report.restored == [str(target)]
+    assert target.read_bytes() == encrypted
+
+
+def test_tool_shaped_files(workspace: Path, tmp_path: Path) -> None:
+    decrypt_job(
+        options(tmp_path, files=("env/prd.enc.yaml",), format="tfvars-json"), ENV, workspace
+    )
+    tfvars = json.loads((tmp_path / "tf" / "prd.auto.tfvars.json").read_text())
+    assert tfvars == {
+        "db": {"password": "pw-Secret-1", "port": 5432},
+        "list": ["a-Secret-2"],
+        "region_unencrypted": "homelab",
+    }
+    decrypt_job(
+        options(
+            tmp_path, files=("env/prd.enc.yaml",), format="ansible-vars", output_dir=tmp_path / "o2"
+        ),
+        ENV,
+        workspace,
+    )
+    assert (
+        (tmp_path / "o2" / "env" / "prd.vars.yml")
+        .read_text()
+        .startswith("db:\n  password: pw-Secret-1\n  port: 5432\n")
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "line"),
+    [
+        ("plain-value_1.2:3@x", "plain-value_1.2:3@x"),
+        ("with space", "'with space'"),
+        ("it's", '"it\'s"'),
+        ("a\nb $HOME \\", '"a\\nb \\$HOME \\\\"'),
+    ],
+)
+def test_dotenv_values_are_quoted_safely(value: str, line: str) -> None:
+    assert sopsfiles.dotenv_value(value) == line
+
+
+def test_encrypt_files_follows_sops_yaml_and_writes_nothing_on_failure(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "gen").mkdir(parents=True)
+    (root / ".sops.yaml").write_text(
+        f"creation_rules:\n  - path_regex: ^gen/\n    age: {RECIPIENT}\n"
+    )
+    (root / "gen" / "a.yaml").write_text("token: t-Secret-9\n")
+    (root / "gen" / "b.yaml").write_text("- not a map\n")
+    targets = sopsfiles.resolve_files(["gen/*.yaml"], root)
+    with pytest.raises(UserError) as info:
+        sopsfiles.encrypt_files(targets, [], config_start=root)
+    assert info.value.path == "gen/b.yaml"
+    assert (root / "gen" / "a.yaml").read_text() == "token: t-Secret-9\n"
+    sealed = sopsfiles.encrypt_files(targets[:1], [], config_start=root)
+    assert b"t-Secret-9" not in sealed[0].data
+    result = engine.decrypt(sealed[0].data, "yaml", lambda: _ids())
+    assert get_store("yaml").emit_plain(result.branches) == b"token: t-Secret-9\n"
+
+
+def _ids():  # type: ignore[no-untyped-def]
+    from homelab_secrets.sops.keys.age import Identities
+
+    ids = Identities()
+    ids.identities.append(IDENTITY)
+    return ids
+
+
+def test_default_manifest_dir_is_under_runner_temp() -> None:
+    assert sopsfiles.default_manifest_dir({"RUNNER_TEMP": "/rt"}) == Path(
+        "/rt/homelab-secrets-state"
+    )
+    assert str(os.getuid()) in str(sopsfiles.default_manifest_dir({}))
