@@ -106,7 +106,12 @@ def test_decrypt_writes_private_copies_and_records_them(workspace: Path, tmp_pat
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
     assert result.written == [str(tmp_path / "out" / "env" / "app.enc.env"), str(out)]  # glob order
     manifest = sopsfiles.Manifest(tmp_path / "state")
-    assert [e["path"] for e in manifest.entries()] == result.written
+    entries = manifest.entries()
+    assert [e["path"] for e in entries if e["kind"] == "plaintext"] == result.written
+    assert [e["path"] for e in entries if e["kind"] == "dir"] == [
+        str(tmp_path / "out"),
+        str(tmp_path / "out" / "env"),
+    ]
     report = sopsfiles.cleanup(manifest)
     assert sorted(report.removed) == sorted(result.written)
     assert not (tmp_path / "out").exists()
@@ -253,7 +258,7 @@ def test_encrypt_files_follows_sops_yaml_and_writes_nothing_on_failure(tmp_path:
     assert (root / "gen" / "a.yaml").read_text() == "token: t-Secret-9\n"
     sealed = sopsfiles.encrypt_files(targets[:1], [], config_start=root)
     assert b"t-Secret-9" not in sealed[0].data
-    result = engine.decrypt(sealed[0].data, "yaml", lambda: _ids())
+    result = engine.decrypt(sealed[0].data, "yaml", _ids)
     assert get_store("yaml").emit_plain(result.branches) == b"token: t-Secret-9\n"
 
 

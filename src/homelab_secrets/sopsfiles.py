@@ -407,10 +407,13 @@ def cleanup(manifest: Manifest, entries: Iterable[dict[str, str]] | None = None)
     decrypted in place; then forget them.  Safe to run twice."""
     report = CleanupReport()
     todo = list(manifest.entries() if entries is None else entries)
-    dirs: set[Path] = set()
     for entry in reversed(todo):
         path = Path(entry["path"])
         try:
+            if entry.get("kind") == "dir":
+                with contextlib.suppress(OSError):
+                    path.rmdir()  # a folder we created, once empty
+                continue
             if entry.get("kind") == "in-place" and entry.get("original"):
                 original = Path(entry["original"])
                 if original.exists():
@@ -421,13 +424,8 @@ def cleanup(manifest: Manifest, entries: Iterable[dict[str, str]] | None = None)
             if path.exists() or path.is_symlink():
                 path.unlink()
                 report.removed.append(str(path))
-            if entry.get("kind") == "plaintext":
-                dirs.add(path.parent)
         except OSError:
             report.failed.append(str(path))
-    for directory in sorted(dirs, key=lambda d: len(d.parts), reverse=True):
-        with contextlib.suppress(OSError):
-            directory.rmdir()  # only when empty
     if entries is None and not report.failed:
         with contextlib.suppress(FileNotFoundError):
             manifest.path.unlink()
@@ -452,20 +450,22 @@ class WritePlan:
         return [p for p, _, _ in self.items]
 
 
-def _make_private_parents(path: Path, stop: Path | None) -> None:
+def _make_private_parents(path: Path, manifest: Manifest, done: list[dict[str, str]]) -> None:
+    """Create the missing folders above ``path`` (0700), recording each so that
+    cleanup removes it once empty."""
     missing = []
     parent = path.parent
     while not parent.exists():
         missing.append(parent)
-        if stop is not None and parent == stop:
-            break
         parent = parent.parent
     for directory in reversed(missing):
+        manifest.record(directory, "dir")
+        done.append({"path": str(directory), "kind": "dir"})
         directory.mkdir(mode=PRIVATE_DIR)
         os.chmod(directory, PRIVATE_DIR)
 
 
-def write_plan(plan: WritePlan, manifest: Manifest, private_root: Path | None) -> None:
+def write_plan(plan: WritePlan, manifest: Manifest) -> None:
     """Write every file of ``plan`` (0600, atomic), recording each in the
     manifest first.  On failure, undo this run's writes and re-raise."""
     done: list[dict[str, str]] = []
@@ -478,7 +478,7 @@ def write_plan(plan: WritePlan, manifest: Manifest, private_root: Path | None) -
                 done.append(entry)
                 write_atomic(str(path), data, mode=0o600)
             else:
-                _make_private_parents(path, private_root)
+                _make_private_parents(path, manifest, done)
                 manifest.record(path, kind)
                 done.append({"path": str(path), "kind": kind})
                 write_atomic(str(path), data, mode=0o600)

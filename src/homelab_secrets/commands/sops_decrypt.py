@@ -210,8 +210,7 @@ def decrypt_job(
             )
         seen.add(path)
     manifest = sopsfiles.Manifest(options.manifest_dir)
-    private_root = None if options.in_place else options.output_dir
-    sopsfiles.write_plan(plan, manifest, private_root)
+    sopsfiles.write_plan(plan, manifest)
     return JobResult([str(p) for p in plan.paths], files, pairs)
 
 
