@@ -23,7 +23,7 @@ from binascii import Error as Base64Error
 from binascii import a2b_base64
 from typing import TYPE_CHECKING, Any
 
-from homelab_secrets.sops.model import Comment, GoTime, Uint64
+from homelab_secrets.sops.model import Comment, GoTime, Uint64, go_type_name
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -116,27 +116,6 @@ def format_time(clock: str, frac: str, zone: str) -> str:
     if zone in ("+00:00", "-00:00", "z"):
         zone = "Z"
     return f"{clock}.{frac}{zone}" if frac else f"{clock}{zone}"
-
-
-def go_type_name(value: object) -> str:
-    """The Go type sops would report for ``value`` in an error message."""
-    if isinstance(value, Uint64):
-        return "uint64"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bytes):
-        return "[]uint8"
-    if isinstance(value, GoTime):
-        return "time.Time"
-    if isinstance(value, Comment):
-        return "sops.Comment"
-    return type(value).__name__
 
 
 def to_bytes(value: Any) -> bytes:

@@ -110,3 +110,31 @@ class Branch(list):  # type: ignore[type-arg]
 Leaf = str | bytes | bool | int | float | GoTime | None
 Value = Any  # Branch | list[Value | Comment] | Leaf  (recursive; kept loose for mypy)
 Branches = list[Branch]
+
+
+def go_type_name(value: object) -> str:
+    """The Go type sops would name for ``value`` in a message (``%T``), by the
+    mapping above (``bytes`` leaves are Go strings holding raw bytes)."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, Uint64):
+        return "uint64"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, (str, bytes)):
+        return "string"
+    if isinstance(value, GoTime):
+        return "time.Time"
+    if isinstance(value, Comment):
+        return "sops.Comment"
+    if isinstance(value, Branch):
+        return "sops.TreeBranch"
+    if isinstance(value, dict):
+        return "map[string]interface {}"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return type(value).__name__

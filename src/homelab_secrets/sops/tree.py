@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
-from homelab_secrets.sops.cipher import Cipher, CipherError, go_type_name, is_encrypted, to_bytes
-from homelab_secrets.sops.model import Branch, Comment, GoTime, Uint64
+from homelab_secrets.sops.cipher import Cipher, CipherError, is_encrypted, to_bytes
+from homelab_secrets.sops.model import Branch, Comment, GoTime, Uint64, go_type_name
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
 #: sha256(b"sops"): the MAC prefix when only encrypted values are authenticated.

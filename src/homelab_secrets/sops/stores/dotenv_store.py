@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from homelab_secrets.errors import ExitCode
-from homelab_secrets.sops.model import Branch, Comment
+from homelab_secrets.sops.model import Branch, Comment, go_type_name
 from homelab_secrets.sops.stores import MetadataNotFound, StoreError
 from homelab_secrets.sops.stores.flatten import (
     check_metadata,
@@ -43,28 +43,6 @@ def has_sops_keys(branch: Branch) -> bool:
     sops checks it in the *encrypt command* (not the store), on the plain tree:
     such a file is "already encrypted" (exit 203)."""
     return any(isinstance(key, str) and key.startswith(SOPS_PREFIX) for key, _ in branch)
-
-
-def _go_type_name(value: Any) -> str:
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "uint64" if type(value).__name__ == "Uint64" else "int"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, Branch):
-        return "sops.TreeBranch"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, Comment):
-        return "sops.Comment"
-    if isinstance(value, (str, bytes)):
-        return "string"
-    if type(value).__name__ == "GoTime":
-        return "time.Time"
-    return type(value).__name__
 
 
 class DotenvStore:
@@ -135,7 +113,7 @@ class DotenvStore:
         if isinstance(value, Branch):
             return self.emit_plain([value])
         raise StoreError(
-            f"the dotenv store only supports emitting strings, got {_go_type_name(value)}",
+            f"the dotenv store only supports emitting strings, got {go_type_name(value)}",
             ExitCode.ERROR_DUMPING_TREE,
         )
 

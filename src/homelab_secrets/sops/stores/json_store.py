@@ -25,7 +25,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from homelab_secrets.errors import ExitCode
-from homelab_secrets.sops.model import Branch, Comment, GoTime, NilList
+from homelab_secrets.sops.model import Branch, Comment, GoTime, NilList, go_type_name
 from homelab_secrets.sops.stores import MetadataNotFound, StoreError
 from homelab_secrets.sops.stores.flatten import (
     check_metadata,
@@ -116,18 +116,6 @@ def _syntax_message(exc: json.JSONDecodeError) -> str:
     return f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
 
 
-def _go_type_name(value: Any) -> str:
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, float):
-        return "float64"
-    if value is None:
-        return "<nil>"
-    return type(value).__name__
-
-
 def _parse_tree(text: str, had_invalid_utf8: bool) -> Branch:
     """sops' ``treeBranchFromJSON``: the top-level object, nothing after it
     read.  Fails with :class:`StoreError` (the message without sops' prefix)."""
@@ -143,7 +131,7 @@ def _parse_tree(text: str, had_invalid_utf8: bool) -> Branch:
         except (json.JSONDecodeError, _BadConstant, _NumberOutOfRange) as exc:
             raise _translate_parse_error(exc) from None
         raise StoreError(
-            f"Expected JSON object start, got a value of type {_go_type_name(value)} instead"
+            f"Expected JSON object start, got a value of type {go_type_name(value)} instead"
         )
     try:
         branch, _ = _TREE_DECODER.raw_decode(text, start)
