@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from homelab_secrets.errors import ExitCode, UserError
 
@@ -77,13 +77,6 @@ def load_sops_config(explicit: str | None) -> ConfigLookup:
         return ConfigLookup(load_config(explicit))
     path, warning = find_config()
     return ConfigLookup(load_config(path) if path else None, warning)
-
-
-def store_options(fmt: str, config: SopsConfig | None, indent: int | None = None) -> dict[str, Any]:
-    """Store options from ``--indent`` or ``.sops.yaml``'s ``stores`` section."""
-    from homelab_secrets.sops.config import store_options as from_config
-
-    return from_config(fmt, config, indent)
 
 
 def warn(message: str) -> None:

@@ -33,8 +33,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
+    from homelab_secrets.sops.config import store_options
     from homelab_secrets.sops.extract import extract, parse_tree_path
     from homelab_secrets.sops.stores import get_store
+    from homelab_secrets.sops.tree import format_path
 
     path = args.file
     extract_path = parse_tree_path(args.extract) if args.extract else None
@@ -45,11 +47,10 @@ def _run(args: argparse.Namespace) -> int:
     )
     for comment_path in result.plain_comments:
         _sops.warn(
-            f"{path}: a comment under '{engine.describe_key_path(comment_path)}' is not "
-            "encrypted (kept as is)"
+            f"{path}: a comment under '{format_path(comment_path)}' is not encrypted (kept as is)"
         )
     lookup = _sops.load_sops_config(args.config)
-    store = get_store(out_fmt, **_sops.store_options(out_fmt, lookup.config))
+    store = get_store(out_fmt, **store_options(out_fmt, lookup.config))
     if extract_path is not None:
         output = extract(result.branches, extract_path, store)
     else:

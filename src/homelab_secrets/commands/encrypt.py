@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
+    from homelab_secrets.sops.config import store_options
     from homelab_secrets.sops.metadata import AgeKey, MasterKey
     from homelab_secrets.sops.stores import get_store
     from homelab_secrets.sops.tree import RULE_NAMES, Rules
@@ -124,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
         shamir_threshold=threshold,
         binary=in_fmt == "binary",
     )
-    out_store = get_store(out_fmt, **_sops.store_options(out_fmt, lookup.config, args.indent))
+    out_store = get_store(out_fmt, **store_options(out_fmt, lookup.config, args.indent))
     output = out_store.emit_encrypted(branches, metadata.to_branch())
     _sops.emit(
         output,

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
     from homelab_secrets.sops.cipher import Cipher
+    from homelab_secrets.sops.config import store_options
     from homelab_secrets.sops.metadata import AgeKey
     from homelab_secrets.sops.stores import get_store
 
@@ -66,7 +67,7 @@ def _run(args: argparse.Namespace) -> int:
     engine.wrap_data_key(data_key, metadata)
     engine.seal(result.branches, metadata, Cipher(data_key))
     lookup = _sops.load_sops_config(args.config)
-    store = get_store(out_fmt, **_sops.store_options(out_fmt, lookup.config))
+    store = get_store(out_fmt, **store_options(out_fmt, lookup.config))
     output = store.emit_encrypted(result.branches, metadata.to_branch())
     _sops.emit(
         output,

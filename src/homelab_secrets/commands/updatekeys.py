@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import engine
+    from homelab_secrets.sops.config import store_options
     from homelab_secrets.sops.metadata import AgeKey, MasterKey, Metadata
     from homelab_secrets.sops.stores import format_for_path, get_store
 
@@ -106,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         engine.wrap_data_key(data_key, Metadata(key_groups=only_age))
     else:
         engine.wrap_data_key(data_key, metadata)
-    store = get_store(fmt, **_sops.store_options(fmt, lookup.config))
+    store = get_store(fmt, **store_options(fmt, lookup.config))
     output = store.emit_encrypted(branches, metadata.to_branch())
     _sops.emit(output, output=None, in_place_path=path, private=False)
     sys.stderr.write(f"File {path} synced with new keys\n")

@@ -64,10 +64,6 @@ class CipherError(Exception):
         self.reason = reason
 
 
-def is_encrypted(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("ENC[AES256_GCM,")
-
-
 # ---------------------------------------------------------------- Go formatting
 def go_format_float(x: float) -> str:
     """``strconv.FormatFloat(x, 'f', -1, 64)``: shortest round-trip digits, fixed

@@ -22,7 +22,7 @@ from homelab_secrets.sops.metadata import (
 )
 from homelab_secrets.sops.model import Branch
 from homelab_secrets.sops.stores import get_store
-from homelab_secrets.sops.tree import Rules, decrypt_tree, encrypt_tree, format_path
+from homelab_secrets.sops.tree import Rules, decrypt_tree, encrypt_tree
 
 DATA_KEY_SIZE = 32
 
@@ -278,7 +278,3 @@ def new_data_key() -> bytes:
 
 def _fresh(key: MasterKey) -> MasterKey:
     return AgeKey(key.recipient) if isinstance(key, AgeKey) else key
-
-
-def describe_key_path(path: tuple[str, ...]) -> str:
-    return format_path(path)

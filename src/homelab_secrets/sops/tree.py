@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
-from homelab_secrets.sops.cipher import Cipher, CipherError, is_encrypted, to_bytes
+from homelab_secrets.sops.cipher import Cipher, CipherError, to_bytes
 from homelab_secrets.sops.model import Branch, Comment, GoTime, Uint64, go_type_name
 
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
@@ -350,18 +350,3 @@ def decrypt_tree(
 
     _walk(branches, rules, on_leaf, ExitCode.ERROR_DECRYPTING_TREE)
     return digest.hexdigest().upper()
-
-
-def has_encrypted_values(branches: list[Branch]) -> bool:
-    """True if any leaf looks like an ``ENC[…]`` value (used to refuse double encryption)."""
-
-    def visit(value: Any) -> bool:
-        if isinstance(value, Branch):
-            return any(
-                visit(v) or (isinstance(k, Comment) and is_encrypted(k.value)) for k, v in value
-            )
-        if isinstance(value, list):
-            return any(visit(v) for v in value)
-        return is_encrypted(value)
-
-    return any(visit(b) for b in branches)
