@@ -24,7 +24,6 @@ HELP = "check Python, dependencies and where age keys would come from (never the
 #: The runtime dependencies, as named in pyproject.toml (a test keeps them equal).
 RUNTIME_DEPENDENCIES: tuple[str, ...] = (
     "cryptography",
-    "github-action-utils",
     "httpx",
     "PyGithub",
     "PyNaCl",
