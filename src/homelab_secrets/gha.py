@@ -91,68 +91,6 @@ _TRUE: Final = frozenset({"true", "True", "TRUE"})
 _FALSE: Final = frozenset({"false", "False", "FALSE"})
 
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-
-#: Env names a step must not set for the steps after it: each lets a value
-#: change what later steps execute (shell start-up files, the dynamic loader,
-#: interpreters' option variables, git's hooks into ssh/askpass/config), or
-#: overrides the runner's own variables.  Compared upper-cased.
-_RESERVED_ENV_NAMES: Final = frozenset(
-    {
-        "PATH",  # use $GITHUB_PATH
-        "BASH_ENV",
-        "ENV",
-        "SHELLOPTS",
-        "BASHOPTS",
-        "PS4",
-        "PROMPT_COMMAND",
-        "IFS",
-        "NODE_OPTIONS",
-        "NODE_PATH",
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "PYTHONSTARTUP",
-        "PYTHONINSPECT",
-        "PYTHONWARNINGS",
-        "PERL5OPT",
-        "PERL5LIB",
-        "PERLLIB",
-        "RUBYOPT",
-        "RUBYLIB",
-        "JAVA_TOOL_OPTIONS",
-        "_JAVA_OPTIONS",
-        "JDK_JAVA_OPTIONS",
-        "GIT_SSH",
-        "GIT_SSH_COMMAND",
-        "GIT_ASKPASS",
-        "SSH_ASKPASS",
-        "GIT_EXEC_PATH",
-        "GIT_PROXY_COMMAND",
-        "GIT_EXTERNAL_DIFF",
-        "GIT_EDITOR",
-        "GIT_PAGER",
-        "GIT_TEMPLATE_DIR",
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GCONV_PATH",
-        "HOSTALIASES",
-        "HOME",
-        "CI",
-    }
-)
-_RESERVED_ENV_PREFIXES: Final = (
-    "GITHUB_",
-    "RUNNER_",
-    "ACTIONS_",
-    "INPUT_",
-    "STATE_",
-    "LD_",
-    "DYLD_",
-    "BASH_FUNC_",
-    "GIT_CONFIG",
-    "HOMELAB_SECRETS_",
-)
-
 
 # --------------------------------------------------------------------------- wire format
 
@@ -548,18 +486,11 @@ def set_output(name: str, value: OutputValue, *, secret: bool) -> None:
 
 
 def check_env_name(name: str) -> None:
-    """Raise :class:`UserError` unless ``name`` is safe to set for later steps."""
-    if not _ENV_NAME.match(name):
-        raise UserError(
-            f"invalid environment variable name {name!r}: use letters, digits and '_', "
-            "not starting with a digit"
-        )
-    upper = name.upper()
-    if upper in _RESERVED_ENV_NAMES or upper.startswith(_RESERVED_ENV_PREFIXES):
-        raise UserError(
-            f"refusing to set environment variable {name}: it would change how later steps "
-            "run, or override the runner's own variables; choose another name (or a prefix)"
-        )
+    """Raise :class:`UserError` unless ``name`` is safe to set for later steps
+    (the rule lives in :func:`homelab_secrets.secrets.env.check_name`)."""
+    from homelab_secrets.secrets.env import check_name
+
+    check_name(name)
 
 
 def set_env(name: str, value: str, *, secret: bool) -> None:
