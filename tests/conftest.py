@@ -11,11 +11,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from homelab_secrets import gha
 from runner_files import parse_file_commands
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests: under CI (CI=true) the same examples every run and no example
+# database, so a red CI never comes from chance or from a failure replayed from
+# an earlier run; locally they keep exploring with random seeds and remember
+# failures in .hypothesis/ (turn each one found into a named regression test).
+# HYPOTHESIS_PROFILE=ci|dev chooses explicitly.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev")
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 #: Variables a developer's shell or a CI runner may carry that change what our
 #: code does; removed for every test.

