@@ -178,11 +178,11 @@ def test_a_failed_write_rolls_back_what_this_run_wrote(
     real = sopsfiles.write_atomic
     calls = []
 
-    def flaky(path: str, data: bytes, *, mode: int | None = 0o600) -> None:
+    def flaky(path: str, data: bytes, **kw: object) -> None:
         calls.append(path)
         if len(calls) == 2:
             raise UserError(f"could not write {path}: disk full", 3)
-        real(path, data, mode=mode)
+        real(path, data, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sopsfiles, "write_atomic", flaky)
     with pytest.raises(UserError, match="disk full"):
@@ -224,23 +224,10 @@ def test_tool_shaped_files(workspace: Path, tmp_path: Path) -> None:
         workspace,
     )
     assert (
-        (tmp_path / "o2" / "env" / "prd.vars.yml")
+        (tmp_path / "o2-formats" / "env" / "prd.vars.yml")
         .read_text()
         .startswith("db:\n  password: pw-Secret-1\n  port: 5432\n")
     )
-
-
-@pytest.mark.parametrize(
-    ("value", "line"),
-    [
-        ("plain-value_1.2:3@x", "plain-value_1.2:3@x"),
-        ("with space", "'with space'"),
-        ("it's", '"it\'s"'),
-        ("a\nb $HOME \\", '"a\\nb \\$HOME \\\\"'),
-    ],
-)
-def test_dotenv_values_are_quoted_safely(value: str, line: str) -> None:
-    assert sopsfiles.dotenv_value(value) == line
 
 
 def test_encrypt_files_follows_sops_yaml_and_writes_nothing_on_failure(tmp_path: Path) -> None:
@@ -275,3 +262,95 @@ def test_default_manifest_dir_is_under_runner_temp() -> None:
         "/rt/homelab-secrets-state"
     )
     assert str(os.getuid()) in str(sopsfiles.default_manifest_dir({}))
+
+
+def test_an_encrypted_dotenv_file_with_format_dotenv_gets_its_copy_and_its_tool_file(
+    workspace: Path, tmp_path: Path
+) -> None:
+    encrypt_to(workspace / "conf" / "X.env", "dotenv", b"TOKEN=tok-Secret-5\n")
+    result = decrypt_job(options(tmp_path, files=("conf/X.env",), format="dotenv"), ENV, workspace)
+    copy, tool = tmp_path / "out" / "conf" / "X.env", tmp_path / "out-formats" / "conf" / "X.env"
+    assert result.written == [str(copy), str(tool)]
+    assert copy.read_bytes() == b"TOKEN=tok-Secret-5\n"  # what sops decrypt prints
+    assert tool.read_bytes() == b"TOKEN=tok-Secret-5\n"
+    assert stat.S_IMODE((tmp_path / "out-formats").stat().st_mode) == 0o700
+
+
+def test_format_dir_is_where_tool_files_go_when_given(workspace: Path, tmp_path: Path) -> None:
+    decrypt_job(
+        options(
+            tmp_path,
+            files=("env/prd.enc.yaml",),
+            format="ansible-vars",
+            format_dir_given=tmp_path / "vars",
+        ),
+        ENV,
+        workspace,
+    )
+    assert (tmp_path / "vars" / "env" / "prd.vars.yml").read_text().startswith("db:\n")
+
+
+def test_a_value_the_env_file_cannot_carry_fails_naming_the_key_and_writes_nothing(
+    workspace: Path, tmp_path: Path
+) -> None:
+    encrypt_to(workspace / "x" / "bad.enc.yaml", "yaml", b'evil: "it\'s `touch pwned`"\n')
+    opts = options(
+        tmp_path,
+        files=("env/prd.enc.yaml", "x/bad.enc.yaml"),
+        export_env=True,
+        env_file=tmp_path / "job.env",
+    )
+    with pytest.raises(UserError) as caught:
+        decrypt_job(opts, ENV, workspace)
+    assert "cannot write EVIL to a dotenv file" in caught.value.message
+    assert "touch" not in caught.value.message
+    assert not (tmp_path / "job.env").exists()
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_env_file_is_safe_to_source(workspace: Path, tmp_path: Path) -> None:
+    value = "multi\nline $(touch pwned) `touch pwned2` $HOME ! # end "
+    encrypt_to(workspace / "x" / "ok.enc.yaml", "yaml", json.dumps({"v": value}).encode())
+    opts = options(tmp_path, files=("x/ok.enc.yaml",), export_env=True, env_file=tmp_path / "e")
+    decrypt_job(opts, ENV, workspace)
+    import subprocess
+
+    for shell in ("bash", "sh"):
+        out = subprocess.run(
+            [shell, "-c", 'set -a; . "$1"; printf %s "$V"', shell, str(tmp_path / "e")],
+            capture_output=True,
+            cwd=tmp_path,
+            check=True,
+        )
+        assert out.stdout.decode() == value
+    assert not list(tmp_path.glob("pwned*"))
+
+
+def test_in_place_cleanup_restores_mode_and_owner(workspace: Path, tmp_path: Path) -> None:
+    target = workspace / "env" / "prd.enc.yaml"
+    encrypted = target.read_bytes()
+    os.chmod(target, 0o644)
+    if os.geteuid() == 0:
+        os.chown(target, 4321, 4322)
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # plaintext: tightened (README)
+    sopsfiles.cleanup(sopsfiles.Manifest(tmp_path / "state"))
+    assert target.read_bytes() == encrypted
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+    if os.geteuid() == 0:
+        assert (target.stat().st_uid, target.stat().st_gid) == (4321, 4322)
+
+
+def test_in_place_through_a_symlink_writes_and_restores_the_target(
+    workspace: Path, tmp_path: Path
+) -> None:
+    target = workspace / "env" / "prd.enc.yaml"
+    encrypted = target.read_bytes()
+    link = workspace / "current.enc.yaml"
+    link.symlink_to("env/prd.enc.yaml")
+    decrypt_job(options(tmp_path, files=("current.enc.yaml",), in_place=True), ENV, workspace)
+    assert link.is_symlink()
+    assert b"pw-Secret-1" in target.read_bytes()
+    sopsfiles.cleanup(sopsfiles.Manifest(tmp_path / "state"))
+    assert link.is_symlink()
+    assert target.read_bytes() == encrypted

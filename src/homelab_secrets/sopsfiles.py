@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError, about
-from homelab_secrets.fsutil import PRIVATE_DIR, write_atomic
+from homelab_secrets.fsutil import PRIVATE_DIR, Ownership, write_atomic
 from homelab_secrets.sops.model import Branch, Comment, GoTime
 
 FORMATS = ("none", "tfvars-json", "dotenv", "ansible-vars")
@@ -275,21 +275,6 @@ def _plain_data(value: Any) -> Any:
     return value
 
 
-def dotenv_value(value: str) -> str:
-    if re.fullmatch(r"[A-Za-z0-9_./:@+,=-]*", value):
-        return value
-    if "'" not in value and "\n" not in value and "\r" not in value:
-        return f"'{value}'"
-    escaped = (
-        value.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("$", "\\$")
-    )
-    return '"' + escaped + '"'
-
-
 def render_format(kind: str, plain: PlainFile) -> bytes:
     """The content of a tool-shaped file made from one decrypted file."""
     if plain.fmt == "binary":
@@ -304,8 +289,10 @@ def render_format(kind: str, plain: PlainFile) -> bytes:
             merged.update(_plain_data(branch))
         return (json.dumps(merged, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     if kind == "dotenv":
-        lines = [f"{name}={dotenv_value(value)}" for name, value, _ in env_items(plain)]
-        return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
+        from homelab_secrets.secrets.env import render_dotenv
+
+        with about(plain.target.rel):
+            return render_dotenv((name, value) for name, value, _ in env_items(plain))
     if kind == "ansible-vars":
         from homelab_secrets.sops.stores import get_store
 
@@ -324,13 +311,18 @@ def render_format(kind: str, plain: PlainFile) -> bytes:
     raise UserError(f"unknown format {kind!r}: use one of {', '.join(FORMATS)}", ExitCode.USAGE)
 
 
-def format_path(kind: str, plain: PlainFile, output_dir: Path, terraform_dir: Path) -> Path:
+def format_path(kind: str, plain: PlainFile, format_dir: Path, terraform_dir: Path) -> Path:
+    """Where a tool-shaped file goes: ``terraform_dir/<name>.auto.tfvars.json``,
+    or ``format_dir/<relative dir>/<name>.env|.vars.yml``.  ``format_dir`` is
+    not the folder of the decrypted copies, so the two can never collide (an
+    encrypted ``app.env`` with format dotenv gives a copy ``app.env`` *and* a
+    tool file ``app.env``, in different folders)."""
     name = stem(plain.target.rel)
     if kind == "tfvars-json":
         return terraform_dir / f"{name}.auto.tfvars.json"
     rel_dir = Path(plain.target.rel).parent
     suffix = ".env" if kind == "dotenv" else ".vars.yml"
-    return output_dir / rel_dir / f"{name}{suffix}"
+    return format_dir / rel_dir / f"{name}{suffix}"
 
 
 # ---------------------------------------------------------------- manifest
@@ -360,17 +352,27 @@ class Manifest:
         self.directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         os.chmod(self.directory, PRIVATE_DIR)
 
-    def record(self, path: Path, kind: str, original: Path | None = None) -> None:
+    def record(
+        self,
+        path: Path,
+        kind: str,
+        original: Path | None = None,
+        ownership: Ownership | None = None,
+    ) -> dict[str, Any]:
+        """Append one entry (before the file is written) and return it."""
         self._ensure()
-        entry = {"path": str(path), "kind": kind}
+        entry: dict[str, Any] = {"path": str(path), "kind": kind}
         if original is not None:
             entry["original"] = str(original)
+        if ownership is not None:
+            entry.update(mode=ownership.mode, uid=ownership.uid, gid=ownership.gid)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             os.write(fd, (json.dumps(entry) + "\n").encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
+        return entry
 
     def save_original(self, path: Path) -> Path:
         """Keep a copy of an encrypted file about to be decrypted in place."""
@@ -381,7 +383,7 @@ class Manifest:
         write_atomic(str(copy), path.read_bytes(), mode=0o600)
         return copy
 
-    def entries(self) -> list[dict[str, str]]:
+    def entries(self) -> list[dict[str, Any]]:
         try:
             text = self.path.read_text("utf-8")
         except FileNotFoundError:
@@ -402,9 +404,10 @@ class CleanupReport:
     failed: list[str] = field(default_factory=list)
 
 
-def cleanup(manifest: Manifest, entries: Iterable[dict[str, str]] | None = None) -> CleanupReport:
+def cleanup(manifest: Manifest, entries: Iterable[dict[str, Any]] | None = None) -> CleanupReport:
     """Remove every plaintext file the manifest lists and restore files
-    decrypted in place; then forget them.  Safe to run twice."""
+    decrypted in place (content, mode and, where allowed, owner); then forget
+    them.  Safe to run twice."""
     report = CleanupReport()
     todo = list(manifest.entries() if entries is None else entries)
     for entry in reversed(todo):
@@ -417,14 +420,22 @@ def cleanup(manifest: Manifest, entries: Iterable[dict[str, str]] | None = None)
             if entry.get("kind") == "in-place" and entry.get("original"):
                 original = Path(entry["original"])
                 if original.exists():
-                    write_atomic(str(path), original.read_bytes(), mode=None)
+                    mode = entry.get("mode")
+                    write_atomic(
+                        str(path),
+                        original.read_bytes(),
+                        mode=mode if isinstance(mode, int) else None,
+                        follow_symlinks=True,
+                    )
+                    if isinstance(mode, int):
+                        Ownership(mode, int(entry["uid"]), int(entry["gid"])).restore(str(path))
                     original.unlink()
                     report.restored.append(str(path))
                 continue
             if path.exists() or path.is_symlink():
                 path.unlink()
                 report.removed.append(str(path))
-        except OSError:
+        except (OSError, UserError, KeyError, ValueError):
             report.failed.append(str(path))
     if entries is None and not report.failed:
         with contextlib.suppress(FileNotFoundError):
@@ -450,7 +461,7 @@ class WritePlan:
         return [p for p, _, _ in self.items]
 
 
-def _make_private_parents(path: Path, manifest: Manifest, done: list[dict[str, str]]) -> None:
+def _make_private_parents(path: Path, manifest: Manifest, done: list[dict[str, Any]]) -> None:
     """Create the missing folders above ``path`` (0700), recording each so that
     cleanup removes it once empty."""
     missing = []
@@ -459,8 +470,7 @@ def _make_private_parents(path: Path, manifest: Manifest, done: list[dict[str, s
         missing.append(parent)
         parent = parent.parent
     for directory in reversed(missing):
-        manifest.record(directory, "dir")
-        done.append({"path": str(directory), "kind": "dir"})
+        done.append(manifest.record(directory, "dir"))
         directory.mkdir(mode=PRIVATE_DIR)
         os.chmod(directory, PRIVATE_DIR)
 
@@ -468,19 +478,17 @@ def _make_private_parents(path: Path, manifest: Manifest, done: list[dict[str, s
 def write_plan(plan: WritePlan, manifest: Manifest) -> None:
     """Write every file of ``plan`` (0600, atomic), recording each in the
     manifest first.  On failure, undo this run's writes and re-raise."""
-    done: list[dict[str, str]] = []
+    done: list[dict[str, Any]] = []
     try:
         for path, data, kind in plan.items:
             if kind == "in-place":
+                ownership = Ownership.of(str(path))
                 original = manifest.save_original(path)
-                entry = {"path": str(path), "kind": kind, "original": str(original)}
-                manifest.record(path, kind, original)
-                done.append(entry)
-                write_atomic(str(path), data, mode=0o600)
+                done.append(manifest.record(path, kind, original, ownership))
+                write_atomic(str(path), data, mode=0o600, follow_symlinks=True)
             else:
                 _make_private_parents(path, manifest, done)
-                manifest.record(path, kind)
-                done.append({"path": str(path), "kind": kind})
+                done.append(manifest.record(path, kind))
                 write_atomic(str(path), data, mode=0o600)
     except BaseException:
         cleanup(manifest, done)

@@ -86,13 +86,16 @@ def warn(message: str) -> None:
 def emit(data: bytes, *, output: str | None, in_place_path: str | None, private: bool) -> None:
     """Write ``data`` to stdout, ``--output`` or the input file (atomically).
 
-    ``private``: plaintext (0600); otherwise encrypted output keeps the target's mode.
+    ``private``: plaintext (0600: tighter than sops, which keeps the mode of
+    the file it overwrites; see README "SOPS compatibility"); otherwise
+    encrypted output keeps the target's mode.  Like sops, a symbolic link is
+    written through, and a file this process may not write is refused (exit 3).
     """
     from homelab_secrets.fsutil import write_atomic
 
     target = in_place_path or output
     if target:
-        write_atomic(target, data, mode=0o600 if private else None)
+        write_atomic(target, data, mode=0o600 if private else None, follow_symlinks=True)
         return
     out = sys.stdout.buffer
     out.write(data)

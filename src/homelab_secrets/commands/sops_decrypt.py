@@ -40,6 +40,7 @@ class SopsDecryptInputs:
     name_prefix: str = gha.text("name-prefix")
     format: str = gha.choice("format", FORMATS, default="none")
     terraform_dir: str = gha.text("terraform-dir", default=".")
+    format_dir: str = gha.text("format-dir")
 
 
 GHA_INPUTS = SopsDecryptInputs
@@ -56,6 +57,15 @@ class Options:
     terraform_dir: Path
     manifest_dir: Path
     env_file: Path | None = None
+    format_dir_given: Path | None = None
+
+    @property
+    def format_dir(self) -> Path:
+        """Where dotenv / ansible-vars files go: given, else ``<output-dir>-formats``
+        (beside the decrypted copies, never among them)."""
+        if self.format_dir_given is not None:
+            return self.format_dir_given
+        return self.output_dir.with_name(self.output_dir.name + "-formats")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +91,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=FORMATS,
         default="none",
         help="also write tool-shaped files: <name>.auto.tfvars.json in --terraform-dir, "
-        "<name>.env, or <name>.vars.yml (Ansible -e @file) in the output folder",
+        "<name>.env, or <name>.vars.yml (Ansible -e @file) in --format-dir",
+    )
+    parser.add_argument(
+        "--format-dir",
+        metavar="DIR",
+        help="where dotenv / ansible-vars files go, keeping relative folders "
+        "(default: <output-dir>-formats)",
     )
     parser.add_argument(
         "--terraform-dir", default=".", metavar="DIR", help="Terraform root (format tfvars-json)"
@@ -142,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         if args.manifest_dir
         else default_manifest_dir(os.environ),
         env_file=_path(args.env_file, root) if args.env_file else None,
+        format_dir_given=_path(args.format_dir, root) if args.format_dir else None,
     )
     result = decrypt_job(options, dict(os.environ), root)
     for written in result.written:
@@ -193,14 +210,13 @@ def decrypt_job(
             files.append((plain.target.rel, str(dest)))
         if options.format != "none":
             path = sopsfiles.format_path(
-                options.format, plain, options.output_dir, options.terraform_dir
+                options.format, plain, options.format_dir, options.terraform_dir
             )
             plan.add(path, sopsfiles.render_format(options.format, plain))
     if options.env_file is not None and pairs:
-        from homelab_secrets.sopsfiles import dotenv_value
+        from homelab_secrets.secrets.env import render_dotenv
 
-        body = "".join(f"{n}={dotenv_value(v)}\n" for n, v in pairs)
-        plan.add(options.env_file, body.encode("utf-8"))
+        plan.add(options.env_file, render_dotenv(pairs))
     seen: set[Path] = set()
     for path in plan.paths:
         if path in seen:
@@ -235,6 +251,7 @@ def _run_gha(args: argparse.Namespace) -> int:
             name_prefix=inputs.name_prefix,
             format=inputs.format,
             terraform_dir=_path(inputs.terraform_dir or ".", root),
+            format_dir_given=_path(inputs.format_dir, root) if inputs.format_dir else None,
             manifest_dir=Path(args.manifest_dir)
             if args.manifest_dir
             else sopsfiles.default_manifest_dir(os.environ),
