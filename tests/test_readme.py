@@ -35,3 +35,16 @@ def test_actions_table_lists_every_action() -> None:
     listed = set(re.findall(r"\[`actions/([\w-]+)`\]", _section("Actions")))
     present = {p.parent.name for p in (ROOT / "actions").glob("*/action.yml")}
     assert listed == present
+
+
+def test_every_exit_code_is_one_some_command_can_exit_with() -> None:
+    """The table tells the truth about today: no code for a command that does
+    not exist yet."""
+    src = ROOT / "src" / "homelab_secrets"
+    text = (
+        "\n".join(p.read_text() for p in src.rglob("*.py") if p.name != "errors.py")
+        + (src / "errors.py").read_text().split("class UserError", 1)[1]
+    )
+    for name, value in vars(ExitCode).items():
+        if name.isupper() and isinstance(value, int) and name != "OK":
+            assert re.search(rf"\bExitCode\.{name}\b", text), name
