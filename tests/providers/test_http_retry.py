@@ -22,19 +22,9 @@ from homelab_secrets.providers.http import (
     retry_after,
     send,
 )
+from support.clock import FakeClock
 
 AUTH = {"Authorization": "Bearer test-token"}
-
-
-class FakeClock(Clock):
-    """No real sleeping; time advances by what was slept; jitter fixed at 1.0."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        super().__init__(sleep=self._sleep, now=lambda: self.t, random=lambda: 1.0)
-
-    def _sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture
@@ -229,3 +219,16 @@ def test_unreadable_ca_bundle_is_a_usage_error() -> None:
     with pytest.raises(UserError) as caught:
         new_client("https://x.example", ca_bundle="/nonexistent/ca.pem")
     assert caught.value.exit_code == ExitCode.USAGE
+
+
+def test_params_are_added_to_the_urls_own_query(fake: NotesFake, client: httpx.Client) -> None:
+    send(
+        client,
+        "GET",
+        "/v1/notes?api-version=2.0",
+        service="Notes",
+        what="list",
+        params={"audience": "a b"},
+        clock=FakeClock(),
+    )
+    assert fake.requests[-1].query == {"api-version": ["2.0"], "audience": ["a b"]}

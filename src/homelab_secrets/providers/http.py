@@ -166,15 +166,15 @@ def send(
     "``<service>``: could not ``<what>``" in messages; ``hint(status)`` may
     add advice for a refused request (401/403/404/...)."""
     clock = clock or Clock()
+    if params:  # add to the URL's own query (httpx would replace it)
+        url = str(httpx.URL(url).copy_merge_params(dict(params)))
     started = clock.now()
     problem = ""
     status: int | None = None
     for attempt in range(1, policy.attempts + 1):
         wait: float | None = None
         try:
-            response = client.request(
-                method, url, params=params, headers=headers, json=json_body, data=form
-            )
+            response = client.request(method, url, headers=headers, json=json_body, data=form)
         except httpx.UnsupportedProtocol:
             raise ProviderError(
                 f"{service}: could not {what}: the URL must start with https:// (or http:// "
