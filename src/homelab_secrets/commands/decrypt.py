@@ -32,31 +32,29 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from homelab_secrets.sops import engine
-    from homelab_secrets.sops.config import store_options
-    from homelab_secrets.sops.extract import extract, parse_tree_path
-    from homelab_secrets.sops.stores import get_store
+    from homelab_secrets.sops import engine, pipeline
+    from homelab_secrets.sops.extract import parse_tree_path
     from homelab_secrets.sops.tree import format_path
 
     path = args.file
     extract_path = parse_tree_path(args.extract) if args.extract else None
     data = _sops.read_input(path)
     in_fmt, out_fmt = _sops.formats(path, args)
-    result = engine.decrypt(
-        data, in_fmt, engine.environment_identities(), ignore_mac=args.ignore_mac
+    plain = pipeline.decrypt(
+        data,
+        in_fmt=in_fmt,
+        out_fmt=out_fmt,
+        config=_sops.load_sops_config(args.config).config,
+        identities=engine.environment_identities(),
+        ignore_mac=args.ignore_mac,
+        extract=extract_path,
     )
-    for comment_path in result.plain_comments:
+    for comment_path in plain.plain_comments:
         _sops.warn(
             f"{path}: a comment under '{format_path(comment_path)}' is not encrypted (kept as is)"
         )
-    lookup = _sops.load_sops_config(args.config)
-    store = get_store(out_fmt, **store_options(out_fmt, lookup.config))
-    if extract_path is not None:
-        output = extract(result.branches, extract_path, store)
-    else:
-        output = store.emit_plain(result.branches)
     _sops.emit(
-        output,
+        plain.plaintext,
         output=args.output,
         in_place_path=path if args.in_place else None,
         private=True,
