@@ -76,11 +76,10 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, cast
 
 from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.secrets.model import Mask, MaskForm
 
 T = TypeVar("T")
 
-#: Forms a value may be exported in, beyond its raw lines (always masked).
-MaskForm = Literal["json", "base64"]
 
 #: Fragments shorter than this are still masked, but a warning names the secret:
 #: masking them hides every occurrence of those characters in the rest of the log.
@@ -143,21 +142,8 @@ def running_in_actions(environ: Mapping[str, str] | None = None) -> bool:
 # --------------------------------------------------------------------------- masking
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class Secret:
-    """A value to mask, with the name used in warnings (never the value).
-
-    ``forms`` lists how the value is *also* used besides its raw lines:
-    ``"json"`` when it is written inside a JSON string, ``"base64"`` when it is
-    exported base64-encoded (alone or inside a larger base64 blob).
-    """
-
-    name: str
-    value: str
-    forms: frozenset[MaskForm] = frozenset({"json"})
-
-    def __repr__(self) -> str:
-        return f"Secret(name={self.name!r}, value=<{len(self.value)} chars>)"
+#: A value to mask, with the name warnings use for it (see the class).
+Secret = Mask
 
 
 def _b64(data: bytes) -> set[str]:

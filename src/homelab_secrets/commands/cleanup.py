@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from homelab_secrets.errors import UserError
-    from homelab_secrets.sopsfiles import Manifest, cleanup, default_manifest_dir
+    from homelab_secrets.secrets.manifest import Manifest, cleanup, default_manifest_dir
 
     directory = Path(args.manifest_dir) if args.manifest_dir else default_manifest_dir(os.environ)
     with gha.annotate_failures("cleanup") if args.gha else contextlib.nullcontext():

@@ -79,11 +79,12 @@ def encrypt_job(
     root: Path,
 ) -> list[tuple[str, str]]:
     """Encrypt everything in memory, then write; returns (source, written) pairs."""
-    from homelab_secrets import sopsfiles
     from homelab_secrets.fsutil import write_atomic
+    from homelab_secrets.secrets import sopsfiles
+    from homelab_secrets.secrets.manifest import Manifest, forget_in_place
 
     targets = sopsfiles.resolve_files(files, root)
-    sealed = sopsfiles.encrypt_files(targets, recipients, config_start=root)
+    sealed = sopsfiles.encrypt_files(targets, recipients, sopsfiles.find_workspace_config(root))
     written: list[tuple[str, str]] = []
     for item in sealed:
         dest = item.target.path if in_place else output_dir / item.target.rel
@@ -91,9 +92,7 @@ def encrypt_job(
         write_atomic(str(dest), item.data, mode=None)
         written.append((item.target.rel, str(dest)))
     if in_place:
-        sopsfiles.forget_in_place(
-            sopsfiles.Manifest(manifest_dir), [item.target.path for item in sealed]
-        )
+        forget_in_place(Manifest(manifest_dir), [item.target.path for item in sealed])
     return written
 
 
@@ -102,7 +101,7 @@ def _recipients(values: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from homelab_secrets.sopsfiles import default_manifest_dir
+    from homelab_secrets.secrets.manifest import default_manifest_dir
 
     manifest_dir = (
         Path(args.manifest_dir) if args.manifest_dir else default_manifest_dir(os.environ)

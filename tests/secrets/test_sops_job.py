@@ -1,18 +1,22 @@
-"""The core of sops-decrypt / sops-encrypt / cleanup, without GitHub Actions."""
+"""The job layer on SOPS files (sops-decrypt / sops-encrypt / cleanup), without
+GitHub Actions: decrypted copies, env names, tool-shaped files, all-or-nothing
+writes, the manifest and cleanup."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyrage
 import pytest
 
-from homelab_secrets import sopsfiles
-from homelab_secrets.commands.sops_decrypt import Options, decrypt_job
+from homelab_secrets.commands import sops_decrypt
 from homelab_secrets.errors import UserError
+from homelab_secrets.secrets import manifest, sopsfiles
+from homelab_secrets.secrets.job import Job, JobOptions, run_job
 from homelab_secrets.sops import engine
 from homelab_secrets.sops.metadata import AgeKey
 from homelab_secrets.sops.stores import get_store
@@ -43,19 +47,34 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
-def options(tmp_path: Path, **over: object) -> Options:
+@dataclass(frozen=True)
+class Opts:
+    files: tuple[str, ...]
+    job: JobOptions
+
+
+def options(tmp_path: Path, *, files: tuple[str, ...] = ("env/*",), **over: object) -> Opts:
     base: dict[str, object] = {
-        "files": ("env/*",),
         "output_dir": tmp_path / "out",
-        "in_place": False,
-        "export_env": False,
-        "name_prefix": "",
-        "format": "none",
-        "terraform_dir": tmp_path / "tf",
         "manifest_dir": tmp_path / "state",
+        "terraform_dir": tmp_path / "tf",
     }
     base.update(over)
-    return Options(**base)  # type: ignore[arg-type]
+    return Opts(files, JobOptions(**base))  # type: ignore[arg-type]
+
+
+@dataclass(repr=False)
+class Result:
+    written: list[str]
+    pairs: list[tuple[str, str]]
+    job: Job
+
+
+def decrypt_job(opts: Opts, environ: dict[str, str], root: Path) -> Result:
+    """sops-decrypt's job: decrypt and plan, then write (all or nothing)."""
+    _sources, job = sops_decrypt.decrypt_job(opts.files, opts.job, environ, root)
+    run_job(job, opts.job.manifest_dir)
+    return Result(job.written, job.env, job)
 
 
 ENV = {"SOPS_AGE_KEY": str(IDENTITY), "HOME": "/nonexistent"}
@@ -105,23 +124,23 @@ def test_decrypt_writes_private_copies_and_records_them(workspace: Path, tmp_pat
     assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
     assert result.written == [str(tmp_path / "out" / "env" / "app.enc.env"), str(out)]  # glob order
-    manifest = sopsfiles.Manifest(tmp_path / "state")
-    entries = manifest.entries()
+    record = manifest.Manifest(tmp_path / "state")
+    entries = record.entries()
     assert [e["path"] for e in entries if e["kind"] == "plaintext"] == result.written
     assert [e["path"] for e in entries if e["kind"] == "dir"] == [
         str(tmp_path / "out"),
         str(tmp_path / "out" / "env"),
     ]
-    report = sopsfiles.cleanup(manifest)
+    report = manifest.cleanup(record)
     assert sorted(report.removed) == sorted(result.written)
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "state").exists()
-    assert sopsfiles.cleanup(manifest).removed == []  # twice is harmless
+    assert manifest.cleanup(record).removed == []  # twice is harmless
 
 
 def test_only_values_that_were_encrypted_are_reported_for_masking(workspace: Path) -> None:
-    plains = sopsfiles.decrypt_files(sopsfiles.resolve_files(["env/*"], workspace), ENV)
-    secrets = dict(s for p in plains for s in p.secrets)
+    sources = sopsfiles.decrypt_sources(sopsfiles.resolve_files(["env/*"], workspace), ENV, None)
+    secrets = {m.name: m.value for source in sources for m in source.masks}
     assert secrets == {
         "env/prd.enc.yaml:db.password": "pw-Secret-1",
         "env/prd.enc.yaml:db.port": "5432",
@@ -139,7 +158,8 @@ def test_env_names_follow_the_documented_rules(workspace: Path, tmp_path: Path) 
         "APP_REGION_UNENCRYPTED": "homelab",
         "APP_API_KEY": "key-Secret-3",
     }
-    assert "pw-Secret-1" not in repr(result)
+    assert "pw-Secret-1" not in repr(result.job)
+    assert "pw-Secret-1" not in repr(result.job.writes)
 
 
 def test_a_name_collision_fails_listing_both_places_and_writes_nothing(
@@ -175,7 +195,7 @@ def test_one_bad_file_means_nothing_is_written(workspace: Path, tmp_path: Path) 
 def test_a_failed_write_rolls_back_what_this_run_wrote(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = sopsfiles.write_atomic
+    real = manifest.write_atomic
     calls = []
 
     def flaky(path: str, data: bytes, **kw: object) -> None:
@@ -184,7 +204,7 @@ def test_a_failed_write_rolls_back_what_this_run_wrote(
             raise UserError(f"could not write {path}: disk full", 3)
         real(path, data, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(sopsfiles, "write_atomic", flaky)
+    monkeypatch.setattr(manifest, "write_atomic", flaky)
     with pytest.raises(UserError, match="disk full"):
         decrypt_job(options(tmp_path), ENV, workspace)
     left = (
@@ -201,7 +221,7 @@ def test_in_place_then_cleanup_restores_the_encrypted_file(workspace: Path, tmp_
     decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
     assert b"pw-Secret-1" in target.read_bytes()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    report = sopsfiles.cleanup(sopsfiles.Manifest(tmp_path / "state"))
+    report = manifest.cleanup(manifest.Manifest(tmp_path / "state"))
     assert report.restored == [str(target)]
     assert target.read_bytes() == encrypted
 
@@ -240,10 +260,10 @@ def test_encrypt_files_follows_sops_yaml_and_writes_nothing_on_failure(tmp_path:
     (root / "gen" / "b.yaml").write_text("- not a map\n")
     targets = sopsfiles.resolve_files(["gen/*.yaml"], root)
     with pytest.raises(UserError) as info:
-        sopsfiles.encrypt_files(targets, [], config_start=root)
+        sopsfiles.encrypt_files(targets, [], sopsfiles.find_workspace_config(root))
     assert info.value.path == "gen/b.yaml"
     assert (root / "gen" / "a.yaml").read_text() == "token: t-Secret-9\n"
-    sealed = sopsfiles.encrypt_files(targets[:1], [], config_start=root)
+    sealed = sopsfiles.encrypt_files(targets[:1], [], sopsfiles.find_workspace_config(root))
     assert b"t-Secret-9" not in sealed[0].data
     result = engine.decrypt(sealed[0].data, "yaml", _ids)
     assert get_store("yaml").emit_plain(result.branches) == b"token: t-Secret-9\n"
@@ -258,10 +278,10 @@ def _ids():  # type: ignore[no-untyped-def]
 
 
 def test_default_manifest_dir_is_under_runner_temp() -> None:
-    assert sopsfiles.default_manifest_dir({"RUNNER_TEMP": "/rt"}) == Path(
+    assert manifest.default_manifest_dir({"RUNNER_TEMP": "/rt"}) == Path(
         "/rt/homelab-secrets-state"
     )
-    assert str(os.getuid()) in str(sopsfiles.default_manifest_dir({}))
+    assert str(os.getuid()) in str(manifest.default_manifest_dir({}))
 
 
 def test_an_encrypted_dotenv_file_with_format_dotenv_gets_its_copy_and_its_tool_file(
@@ -334,7 +354,7 @@ def test_in_place_cleanup_restores_mode_and_owner(workspace: Path, tmp_path: Pat
         os.chown(target, 4321, 4322)
     decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # plaintext: tightened (README)
-    sopsfiles.cleanup(sopsfiles.Manifest(tmp_path / "state"))
+    manifest.cleanup(manifest.Manifest(tmp_path / "state"))
     assert target.read_bytes() == encrypted
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     if os.geteuid() == 0:
@@ -351,6 +371,26 @@ def test_in_place_through_a_symlink_writes_and_restores_the_target(
     decrypt_job(options(tmp_path, files=("current.enc.yaml",), in_place=True), ENV, workspace)
     assert link.is_symlink()
     assert b"pw-Secret-1" in target.read_bytes()
-    sopsfiles.cleanup(sopsfiles.Manifest(tmp_path / "state"))
+    manifest.cleanup(manifest.Manifest(tmp_path / "state"))
     assert link.is_symlink()
     assert target.read_bytes() == encrypted
+
+
+def test_copies_follow_the_sops_yaml_store_options_like_decrypt_and_sops(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """One decrypt path: with `stores: {yaml: {indent: 2}}` the job's copies are
+    what `homelab-secrets decrypt` (and sops) print, not 4-space YAML."""
+    from support.sops_oracle import SOPS, run_ours, run_sops
+
+    (workspace / ".sops.yaml").write_text("stores:\n  yaml:\n    indent: 2\n")
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",)), ENV, workspace)
+    copy = (tmp_path / "out" / "env" / "prd.enc.yaml").read_bytes()
+    assert copy.startswith(b"db:\n  password: pw-Secret-1\n  port: 5432\nlist:\n  - a-Secret-2\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    args = ["decrypt", "env/prd.enc.yaml"]
+    env = {"SOPS_AGE_KEY": str(IDENTITY)}
+    assert run_ours(args, cwd=workspace, home=home, env=env).stdout == copy
+    if SOPS is not None:
+        assert run_sops(args, cwd=workspace, home=home, env=env).stdout == copy
