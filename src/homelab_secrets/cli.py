@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "sops-decrypt": "sops_decrypt",
     "sops-encrypt": "sops_encrypt",
     "cleanup": "cleanup",
+    "fetch": "fetch",
     "doctor": "doctor",
 }
 

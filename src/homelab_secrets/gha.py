@@ -63,7 +63,6 @@ ours.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import os
@@ -146,45 +145,12 @@ def running_in_actions(environ: Mapping[str, str] | None = None) -> bool:
 Secret = Mask
 
 
-def _b64(data: bytes) -> set[str]:
-    return {base64.b64encode(data).decode("ascii"), base64.urlsafe_b64encode(data).decode("ascii")}
-
-
 def mask_fragments(value: str, forms: Iterable[MaskForm] = ()) -> set[str]:
-    """Every string whose appearance in a log would reveal (part of) ``value``.
+    """Every string whose appearance in a log would reveal (part of) ``value``
+    (:func:`homelab_secrets.secrets.redact.fragments`, which ``run --`` uses too)."""
+    from homelab_secrets.secrets.redact import fragments
 
-    * each line, stripped (a line is what a log shows; stripped, it also matches
-      when printed with other indentation or line endings);
-    * ``json``: the JSON-escaped form of the whole value and of each line, both
-      ASCII-escaped and not (``\\u00e9`` and ``é``);
-    * ``base64``: the standard and URL-safe encodings of the value, plus, for
-      each of the three byte alignments, the encoding of the longest aligned
-      run of whole 3-byte groups (at least 6 bytes): one of those appears
-      verbatim whenever the value sits anywhere inside a larger base64 blob
-      (e.g. ``user:password`` in a basic-auth header).
-
-    A blank value (or line) has no fragments: masking whitespace, or its JSON
-    form ``\\t``, would blank the whole log and protect nothing.
-    """
-    if not value.strip():
-        return set()
-    wanted = set(forms)
-    lines = [line for line in value.splitlines() if line.strip()]
-    found = {line.strip() for line in lines}
-    if "json" in wanted:
-        for text in (value, *lines):
-            for ascii_only in (True, False):
-                found.add(json.dumps(text, ensure_ascii=ascii_only)[1:-1].strip())
-    if "base64" in wanted:
-        data = value.encode("utf-8")
-        found |= _b64(data)
-        for shift in range(3):
-            run = data[shift:]
-            run = run[: len(run) - len(run) % 3]
-            if len(run) >= 6:
-                found |= _b64(run)
-    found.discard("")
-    return found
+    return fragments(value, forms)
 
 
 _masked: set[str] = set()
