@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "sops-encrypt": "sops_encrypt",
     "cleanup": "cleanup",
     "fetch": "fetch",
+    "run": "run",
     "doctor": "doctor",
 }
 

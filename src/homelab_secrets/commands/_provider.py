@@ -166,10 +166,13 @@ def settings_from_inputs(inputs: ProviderInputs) -> ProviderSettings:
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The provider flags of ``fetch``, ``run`` and ``load``."""
+def add_arguments(parser: argparse.ArgumentParser, *, allow_none: bool = False) -> None:
+    """The provider flags of ``fetch``, ``run`` and ``load`` (``allow_none``:
+    ``--provider none``, SOPS files only)."""
     group = parser.add_argument_group("secrets manager")
-    group.add_argument("--provider", choices=PROVIDERS, default="doppler")
+    group.add_argument(
+        "--provider", choices=(*PROVIDERS, "none") if allow_none else PROVIDERS, default="doppler"
+    )
     group.add_argument(
         "--auth",
         choices=AUTH_METHODS,
@@ -453,7 +456,6 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fallback_cache(directory: str, key: str) -> FallbackCache | None:
     from homelab_secrets.providers.fallback import FallbackCache
-    from homelab_secrets.providers.http import RetryPolicy
 
     if not directory:
         return None

@@ -83,6 +83,12 @@ class Redactor:
         )
         self._buffer = b""
 
+    def copy(self) -> Redactor:
+        """The same fragments, an empty buffer (one per stream)."""
+        twin = Redactor(())
+        twin._fragments, twin._pattern = self._fragments, self._pattern
+        return twin
+
     def redact(self, data: bytes) -> bytes:
         """``data`` with every fragment replaced (longest first)."""
         if self._pattern is None:
