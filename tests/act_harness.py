@@ -65,8 +65,9 @@ ACT = shutil.which(
     "act", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 )
 
-#: What make_repo copies: everything an action needs at its action path.
-REPO_PARTS = ("actions", "scripts", "src", "requirements", ".github")
+#: What make_repo copies: everything an action needs at its action path
+#: (the all-in-one action is the root action.yml).
+REPO_PARTS = ("actions", "scripts", "src", "requirements", ".github", "action.yml")
 
 #: actions/checkout, pinned like every third-party action; act copies the
 #: working tree for it (no network), pinned or not.
@@ -108,8 +109,11 @@ def make_repo(
     repo = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     for part in REPO_PARTS:
-        if (ROOT / part).exists():
+        if (ROOT / part).is_dir():
             shutil.copytree(ROOT / part, repo / part, ignore=ignore)
+        elif (ROOT / part).is_file():
+            repo.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / part, repo / part)
     if workflow is not None:
         target = repo / UNDER_TEST
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,11 @@ from homelab_secrets import gha
 from homelab_secrets.cli import _load
 
 BIN = Path(sys.executable).parent
-ACTIONS = sorted(p.parent for p in (ROOT / "actions").glob("*/action.yml"))
+#: every action: actions/<name>/, and the all-in-one action at the root
+ACTIONS = [
+    *sorted(p.parent for p in (ROOT / "actions").glob("*/action.yml")),
+    *([ROOT] if (ROOT / "action.yml").exists() else []),
+]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ALL_YAML = [*(a / "action.yml" for a in ACTIONS), *WORKFLOWS]
 SHELL_SCRIPTS = [*sorted((ROOT / "scripts").glob("*.sh")), ROOT / ".ci" / "run"]
@@ -132,7 +136,8 @@ def _use_every_action(extra_input: str | None = None) -> str:
         with_ = dict.fromkeys(meta.get("inputs") or {}, "x")
         if extra_input:
             with_[extra_input] = "x"
-        jobs[f"use-{action.name}"] = {
+        name = "root" if action == ROOT else action.name
+        jobs[f"use-{name}"] = {
             "runs-on": "ubuntu-latest",
             "permissions": {"contents": "read"},
             "steps": [
@@ -142,7 +147,7 @@ def _use_every_action(extra_input: str | None = None) -> str:
                 },
                 {
                     "id": "a",
-                    "uses": f"./actions/{action.name}",
+                    "uses": "./" if action == ROOT else f"./actions/{action.name}",
                     **({"with": with_} if with_ else {}),
                 },
                 {"run": "env | grep -c '^OUT_' || true", "env": env},
@@ -153,6 +158,8 @@ def _use_every_action(extra_input: str | None = None) -> str:
 
 def test_actionlint_actions_through_a_workflow_that_uses_them(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "actions", tmp_path / "actions")
+    if (ROOT / "action.yml").exists():
+        shutil.copyfile(ROOT / "action.yml", tmp_path / "action.yml")
     workflow = tmp_path / ".github" / "workflows" / "use-actions.yml"
     workflow.parent.mkdir(parents=True)
     workflow.write_text(_use_every_action())
@@ -171,7 +178,8 @@ def _run_blocks() -> list[tuple[str, str]]:
     for action in ACTIONS:
         for i, step in enumerate(_composite_steps(action)):
             if "run" in step:
-                blocks.append((f"{_rel(action)}/action.yml step {i}", step["run"]))
+                where = "action.yml" if action == ROOT else f"{_rel(action)}/action.yml"
+                blocks.append((f"{where} step {i}", step["run"]))
     return blocks
 
 
@@ -255,23 +263,37 @@ def test_workflows_grant_least_privilege_at_the_top(path: Path) -> None:
                 )
 
 
-def _readme_table(readme: str, heading: str) -> set[str]:
-    match = re.search(rf"^## {heading}\n(.*?)(?=^## |\Z)", readme, re.M | re.S)
-    assert match, f"no '## {heading}' section"
+def _readme_table(readme: str, heading: str, level: str = "##") -> set[str]:
+    match = re.search(
+        rf"^{level} {heading}\n(.*?)(?=^#{{2,{len(level)}}} |\Z)", readme, re.M | re.S
+    )
+    assert match, f"no '{level} {heading}' section"
     return set(re.findall(r"^\| `([\w-]+)` \|", match[1], re.M))
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-def test_action_readme_lists_exactly_its_inputs_and_outputs(action: Path) -> None:
+def _action_docs(action: Path) -> tuple[str, str]:
+    """The text documenting an action and its heading level: its README, or
+    for the root action the main README's "The all-in-one action" section."""
     readme = action / "README.md"
     assert readme.exists(), f"{_rel(action)} has no README.md"
-    text = readme.read_text()
+    if action != ROOT:
+        return readme.read_text(), "##"
+    match = re.search(
+        r"^## The all-in-one action\n(.*?)(?=^## |\Z)", readme.read_text(), re.M | re.S
+    )
+    assert match, "README.md has no '## The all-in-one action' section"
+    return match[1], "###"
+
+
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: "root" if a == ROOT else a.name)
+def test_action_readme_lists_exactly_its_inputs_and_outputs(action: Path) -> None:
+    text, level = _action_docs(action)
     meta = _load_yaml(action / "action.yml")
-    assert _readme_table(text, "Inputs") == set(meta.get("inputs") or {})
-    assert _readme_table(text, "Outputs") == set(meta.get("outputs") or {})
+    assert _readme_table(text, "Inputs", level) == set(meta.get("inputs") or {})
+    assert _readme_table(text, "Outputs", level) == set(meta.get("outputs") or {})
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: "root" if a == ROOT else a.name)
 def test_action_metadata_is_complete(action: Path) -> None:
     meta = _load_yaml(action / "action.yml")
     assert meta.get("name")
@@ -292,9 +314,10 @@ def test_action_metadata_is_complete(action: Path) -> None:
 
 _COMMAND = re.compile(r'"\$HOMELAB_SECRETS_PYTHON" -m homelab_secrets ([\w-]+)\b(.*)$', re.M)
 _BOOTSTRAP = 'source "$GITHUB_ACTION_PATH/../../scripts/bootstrap.sh"'
+_ROOT_BOOTSTRAP = 'source "$GITHUB_ACTION_PATH/scripts/bootstrap.sh"'
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
+@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: "root" if a == ROOT else a.name)
 def test_action_steps_follow_the_contract(action: Path) -> None:
     meta = _load_yaml(action / "action.yml")
     inputs = set(meta.get("inputs") or {})
@@ -303,7 +326,8 @@ def test_action_steps_follow_the_contract(action: Path) -> None:
         body = step.get("run", "")
         for match in _COMMAND.finditer(body):
             commands += 1
-            assert body.index(_BOOTSTRAP) < match.start(), f"step {i}: source the bootstrap first"
+            bootstrap = _ROOT_BOOTSTRAP if action == ROOT else _BOOTSTRAP
+            assert body.index(bootstrap) < match.start(), f"step {i}: source the bootstrap first"
             env = step.get("env") or {}
             for name in inputs:
                 assert env.get(gha.env_name_for_input(name)) == f"${{{{ inputs.{name} }}}}", (

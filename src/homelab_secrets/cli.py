@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "cleanup": "cleanup",
     "fetch": "fetch",
     "run": "run",
+    "load": "load",
     "doctor": "doctor",
 }
 

@@ -336,9 +336,7 @@ def _open_doppler(settings: ProviderSettings, environ: Mapping[str, str]) -> Ope
                 str(client.base_url).rstrip("/"), ca_bundle=settings.ca_bundle or None
             )
             opened.clients.append(anonymous)
-            token = oidc_login(
-                anonymous, settings.identity_id, id_token, policy=_policy(settings)
-            )
+            token = oidc_login(anonymous, settings.identity_id, id_token, policy=_policy(settings))
             opened.masks.append(Mask("Doppler identity token", token))
         else:
             opened.masks.append(Mask("DOPPLER_TOKEN", token))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from homelab_secrets.sops.model import Branch
 
-#: How a value may also appear in a log besides its own lines (see gha.mask_fragments).
+#: How a value may also appear in a log besides its own lines (see secrets.redact.fragments).
 MaskForm = Literal["json", "base64"]
 
 
