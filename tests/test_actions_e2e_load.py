@@ -235,7 +235,7 @@ def test_a_refused_token_fails_the_step_with_one_annotation_and_no_token(
     repo = make_repo(tmp_path, workflow)
     run = run_act(repo, "push", cache=action_cache, secrets={"DOPPLER_TOKEN": bad})
     assert run.returncode != 0
-    assert "::error title=homelab-secrets::Doppler%3A could not download" in run.log or (
+    assert "::error title=homelab-secrets::Doppler: could not download" in run.log or (
         "Doppler: could not download" in run.log
     )
     assert "HTTP 401" in run.log

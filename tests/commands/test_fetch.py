@@ -19,7 +19,9 @@ from dotenv import dotenv_values
 from fakes import Fault, serve
 from fakes.doppler import FakeDoppler
 from fakes.doppler_cli_runner import DopplerCLI, find_doppler
+from conftest import RunnerFiles
 from fakes.infisical import FakeInfisical
+from homelab_secrets.providers.http import RetryPolicy
 from support.sops_oracle import Result, run_ours
 
 ST = "dp.st.prd.U2VydmljZVRva2VuT2ZQcmRDb25maWdPbmx5MTIzNDU2"
@@ -252,3 +254,45 @@ def test_infisical_with_universal_auth_from_the_environment(tmp_path: Path) -> N
         out = run_ours(args, cwd=tmp_path, home=home, env={})
         assert out.returncode == 2
         assert "INFISICAL_CLIENT_ID" in out.stderr
+
+
+def test_in_actions_a_failed_fetch_exports_nothing_and_annotates_once(
+    doppler: tuple[FakeDoppler, str],
+    tmp_path: Path,
+    runner_files: RunnerFiles,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from homelab_secrets.cli import main
+
+    fake, url = doppler
+    fake.inject(Fault.html(502), times=None)
+    for name, value in {
+        "INPUT_DOPPLER-TOKEN": ST,
+        "INPUT_API-HOST": url,
+        "INPUT_EXPORT-ENV": "true",
+        "RUNNER_TEMP": str(tmp_path / "rt"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("homelab_secrets.providers.http.DEFAULT_POLICY", _FAST)
+    monkeypatch.setattr("homelab_secrets.commands._provider._policy", lambda settings: _FAST)
+    assert main(["fetch", "--gha"]) == 1
+    out = capsys.readouterr().out
+    assert runner_files.env.read_bytes() == b""
+    assert "::error title=fetch-secrets::Doppler: could not download" in out
+    assert "HTTP 502 Bad Gateway (after 2 attempts)" in out
+    assert out.splitlines()[0] == f"::add-mask::{ST}"
+    assert ST not in "\n".join(out.splitlines()[1:])  # only in its own mask command
+    fake.clear_faults()
+    assert main(["fetch", "--gha"]) == 0
+    out = capsys.readouterr().out
+    exported = runner_files.exported_env()
+    assert exported == {k: v for k, v in VALUES.items()}
+    for value in VALUES.values():
+        for line in value.splitlines():
+            if line.strip():
+                assert f"::add-mask::{line.strip()}" in out
+    assert sorted(json.loads(runner_files.outputs()["names"])) == sorted(VALUES)
+
+
+_FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.01)
