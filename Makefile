@@ -88,6 +88,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sops_bench.py
 	$(BIN)/python benchmarks/bootstrap_bench.py
 	$(BIN)/python benchmarks/action_bench.py
+	$(BIN)/python benchmarks/fetch_bench.py
 
 # ---------------------------------------------------------------- lock
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.10 \

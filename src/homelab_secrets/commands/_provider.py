@@ -453,10 +453,10 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def fallback_cache(directory: str, key: str) -> FallbackCache | None:
-    from homelab_secrets.providers.fallback import FallbackCache
-
     if not directory:
         return None
+    from homelab_secrets.providers.fallback import FallbackCache
+
     if not key.strip():
         raise UserError(
             "a fallback cache needs its key: HOMELAB_SECRETS_CACHE_KEY (or the "

@@ -77,8 +77,13 @@ def run(args: argparse.Namespace) -> int:
         write_atomic(args.output, data, follow_symlinks=True)
         sys.stderr.write(f"wrote {len(source.entries)} secrets to {args.output}\n")
     else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        if out is not None:
+            out.write(data)
+            out.flush()
+        else:
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
     return 0
 
 

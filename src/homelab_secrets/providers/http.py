@@ -267,10 +267,17 @@ def new_client(
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Client:
     """The client a provider is handed in real use: our User-Agent, a
-    time-out, TLS verified against the system store or ``ca_bundle`` (a PEM
-    file: a homelab CA)."""
-    verify: ssl.SSLContext | bool = True
-    if ca_bundle:
+    time-out, TLS verified against ``ca_bundle`` (a PEM file: a homelab CA)
+    or else the system's trust store (as curl and the Go CLIs do; honours
+    ``SSL_CERT_FILE``; certifi's bundle only where the system has none).
+
+    A plain-http base URL (loopback only, see :func:`check_base_url`) gets no
+    TLS context at all: loading a CA bundle costs ~30 ms of every start, and
+    the client never leaves that URL (redirects are not followed)."""
+    verify: ssl.SSLContext | bool
+    if base_url.startswith("http://"):
+        verify = False
+    elif ca_bundle:
         try:
             verify = ssl.create_default_context(cafile=ca_bundle)
         except (OSError, ssl.SSLError) as exc:
@@ -278,6 +285,12 @@ def new_client(
                 f"ca-bundle {ca_bundle}: cannot be read as PEM certificates ({type(exc).__name__})",
                 ExitCode.USAGE,
             ) from None
+    else:
+        verify = ssl.create_default_context()
+        if not verify.cert_store_stats().get("x509_ca"):
+            import certifi
+
+            verify.load_verify_locations(cafile=certifi.where())
     return httpx.Client(
         base_url=base_url,
         verify=verify,
