@@ -16,10 +16,10 @@ import pyrage
 import pytest
 from dotenv import dotenv_values
 
+from conftest import RunnerFiles
 from fakes import Fault, serve
 from fakes.doppler import FakeDoppler
 from fakes.doppler_cli_runner import DopplerCLI, find_doppler
-from conftest import RunnerFiles
 from fakes.infisical import FakeInfisical
 from homelab_secrets.providers.http import RetryPolicy
 from support.sops_oracle import Result, run_ours
@@ -287,7 +287,7 @@ def test_in_actions_a_failed_fetch_exports_nothing_and_annotates_once(
     assert main(["fetch", "--gha"]) == 0
     out = capsys.readouterr().out
     exported = runner_files.exported_env()
-    assert exported == {k: v for k, v in VALUES.items()}
+    assert exported == VALUES
     for value in VALUES.values():
         for line in value.splitlines():
             if line.strip():
@@ -296,3 +296,20 @@ def test_in_actions_a_failed_fetch_exports_nothing_and_annotates_once(
 
 
 _FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.01)
+
+
+def test_a_homelab_ca_is_trusted_only_when_given(tmp_path: Path) -> None:
+    from fakes.tls import make_ca
+
+    ca = make_ca(tmp_path / "ca")
+    fake = FakeDoppler()
+    fake.add_config("iac-conf-mgmt", "prd", {"A": "a-Secret-1"})
+    fake.add_service_token(ST, "iac-conf-mgmt", "prd")
+    with serve(fake, tls=ca.server_context()) as url:
+        out = fetch(tmp_path, url, "--attempts", "1")
+        assert out.returncode == 1
+        assert "TLS certificate is not trusted" in out.stderr
+        assert "ca-bundle" in out.stderr
+        out = fetch(tmp_path, url, "--ca-bundle", str(ca.ca_pem))
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout) == {"A": "a-Secret-1"}

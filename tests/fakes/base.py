@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -361,17 +362,21 @@ class _Handler(WSGIRequestHandler):
 
 
 @contextmanager
-def serve(app: FakeService) -> Iterator[str]:
+def serve(app: FakeService, *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 at a free port; yields the base URL.
 
-    Threaded (one thread per connection), stopped and closed on exit.
+    Threaded (one thread per connection), stopped and closed on exit. With
+    ``tls`` (a server context, see :func:`fakes.tls.server_context`) it
+    speaks HTTPS and the URL is ``https://127.0.0.1:<port>``.
     """
     server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
