@@ -37,3 +37,18 @@ echo "== 4. the CI job locally: decrypt every secret for Terraform, then clean u
 ls -l "$work/out/secrets" "$work/tf" | sed 's/^/   /'
 "$bin/homelab-secrets" cleanup --manifest-dir "$work/state"
 echo "   left behind: $(find "$work/out" "$work/tf" -type f 2>/dev/null | wc -l) files"
+
+echo "== 5. the roadmap's flow against a stand-in Doppler on 127.0.0.1 (no account needed)"
+coproc DOPPLER { "$bin/python" stand_in_doppler.py; }
+read -r url <&"${DOPPLER[0]}"
+export DOPPLER_TOKEN="dp.st.prd.demodemodemodemodemodemodemodemodemodemo"  # DEMO-ONLY
+unset SOPS_AGE_KEY_FILE  # the age key now comes from Doppler (SOPS_AGE_KEY there)
+echo "   fetch --only 'PROXMOX_VE_*' --name-transform tf-var --format env:"
+"$bin/homelab-secrets" fetch --api-host "$url" --only 'PROXMOX_VE_*' --name-transform tf-var \
+  --format env | sed 's/^/   /'
+echo "   run: Doppler values + secrets/prd.enc.yaml (decrypted with the age key from Doppler)"
+echo "   in one command's environment; what it prints of them is masked:"
+"$bin/homelab-secrets" run --api-host "$url" --sops-file secrets/prd.enc.yaml -- \
+  sh -c 'echo "   PROXMOX_VE_API_TOKEN=$PROXMOX_VE_API_TOKEN"; env | grep -c "^PROXMOX_" | sed "s/^/   PROXMOX_* variables: /"'
+exec {DOPPLER[1]}>&-
+wait "$DOPPLER_PID" 2>/dev/null || true

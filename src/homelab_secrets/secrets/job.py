@@ -89,7 +89,7 @@ def export_pairs(sources: Sequence[Source], prefix: str = "") -> list[tuple[str,
     if clashes:
         listed = "; ".join(f"{n} ({', '.join(w)})" for n, w in sorted(clashes.items()))
         raise UserError(
-            f"export-env: these environment variable names would be set more than once: "
+            f"these environment variable names would be set more than once: "
             f"{listed}. Rename the keys, or load the sources in separate steps with "
             "different name-prefix values",
         )
