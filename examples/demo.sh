@@ -34,7 +34,7 @@ fi
 echo "== 4. the CI job locally: decrypt every secret for Terraform, then clean up"
 "$bin/homelab-secrets" sops-decrypt 'secrets/*.enc.*' --output-dir "$work/out" \
   --format tfvars-json --terraform-dir "$work/tf" --manifest-dir "$work/state"
-ls -l "$work/out/secrets" "$work/tf" | sed 's/^/   /'
+find "$work/out/secrets" "$work/tf" -type f -printf '%m %p\n' | sed 's/^/   /'
 "$bin/homelab-secrets" cleanup --manifest-dir "$work/state"
 echo "   left behind: $(find "$work/out" "$work/tf" -type f 2>/dev/null | wc -l) files"
 
@@ -48,7 +48,7 @@ echo "   fetch --only 'PROXMOX_VE_*' --name-transform tf-var --format env:"
   --format env | sed 's/^/   /'
 echo "   run: Doppler values + secrets/prd.enc.yaml (decrypted with the age key from Doppler)"
 echo "   in one command's environment; what it prints of them is masked:"
+# shellcheck disable=SC2016  # expanded by the child shell, from run's environment
 "$bin/homelab-secrets" run --api-host "$url" --sops-file secrets/prd.enc.yaml -- \
   sh -c 'echo "   PROXMOX_VE_API_TOKEN=$PROXMOX_VE_API_TOKEN"; env | grep -c "^PROXMOX_" | sed "s/^/   PROXMOX_* variables: /"'
-exec {DOPPLER[1]}>&-
-wait "$DOPPLER_PID" 2>/dev/null || true
+kill "$DOPPLER_PID" 2>/dev/null || true

@@ -45,7 +45,11 @@ ACTIONS = [
 ]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ALL_YAML = [*(a / "action.yml" for a in ACTIONS), *WORKFLOWS]
-SHELL_SCRIPTS = [*sorted((ROOT / "scripts").glob("*.sh")), ROOT / ".ci" / "run"]
+SHELL_SCRIPTS = [
+    *sorted((ROOT / "scripts").glob("*.sh")),
+    ROOT / ".ci" / "run",
+    ROOT / "examples" / "demo.sh",
+]
 
 ZIZMOR_PERSONA = "pedantic"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
