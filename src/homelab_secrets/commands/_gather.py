@@ -11,6 +11,7 @@ is masked as soon as it is in memory.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,25 +29,50 @@ if TYPE_CHECKING:
 AGE_KEY_SECRET = "SOPS_AGE_KEY"  # noqa: S105 (a secret's name)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--sops-file`` and ``--age-key-secret`` (``run``, ``load``)."""
+    parser.add_argument(
+        "--sops-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also decrypt this SOPS file (path or glob; repeatable) with the provider's age key",
+    )
+    parser.add_argument(
+        "--age-key-secret",
+        default=AGE_KEY_SECRET,
+        metavar="NAME",
+        help="the provider's secret holding the age key for --sops-file (never passed on)",
+    )
+
+
 @dataclass(frozen=True)
 class Selection:
     only: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
     name_transform: str = "none"
 
+    @classmethod
+    def of(cls, only: Sequence[str], required: Sequence[str], transform: str) -> Selection:
+        """From flags or inputs: each item may hold several names (``A,B``, lines)."""
+        from homelab_secrets.secrets.fetched import split_names
+
+        return cls(tuple(split_names(only)), tuple(split_names(required)), transform)
+
 
 def gather(
     settings: _provider.ProviderSettings | None,
     selection: Selection,
-    sops_files: Sequence[str],
+    sops_files: Sequence[str] = (),
     *,
-    age_key_secret: str,
+    age_key_secret: str | None,
     environ: Mapping[str, str],
     root: Path,
     cache: FallbackCache | None = None,
 ) -> tuple[list[Source], list[Mask]]:
     """The job's sources and every secret to hide (the sources' masks plus
-    the age key).  ``settings`` None: SOPS files only."""
+    the age key).  ``settings`` None: SOPS files only; ``age_key_secret``
+    None: no fetched secret is taken out as the age key (``fetch``)."""
     from homelab_secrets.secrets import sopsfiles
     from homelab_secrets.secrets.fetched import fetched_source
 
@@ -55,7 +81,7 @@ def gather(
     identities_env = dict(environ)
     if settings is not None:
         fetched = _provider.fetch_values(settings, environ, cache)
-        age_key = fetched.values.get(age_key_secret, "")
+        age_key = fetched.values.get(age_key_secret, "") if age_key_secret else ""
         if age_key:
             hidden.append(Mask(f"{fetched.source}:{age_key_secret}", age_key))
             if sops_files:
@@ -65,7 +91,7 @@ def gather(
             kind=settings.provider,
             only=selection.only,
             required=selection.required,
-            exclude=(age_key_secret,),
+            exclude=(age_key_secret,) if age_key_secret else (),
             name_transform=selection.name_transform,
         )
         sources.append(source)

@@ -84,7 +84,41 @@ def add_job_arguments(parser: argparse.ArgumentParser, *, tool_formats: Sequence
     )
 
 
-def manifest_dir(given: str | None) -> Path:
+def job_options(
+    root: Path,
+    *,
+    output_dir: str | None,
+    manifest_dir: str | None,
+    format: str = "none",
+    terraform_dir: str = ".",
+    format_dir: str | None = None,
+    in_place: bool = False,
+    export_env: bool = False,
+    name_prefix: str = "",
+    env_file: str | None = None,
+    output_file: str | None = None,
+    output_format: str = "json",
+) -> JobOptions:
+    """A job's options from flags or action inputs: paths resolved against
+    the workspace, the defaults of :func:`default_output_dir` and the manifest."""
+    from homelab_secrets.secrets.job import JobOptions
+
+    return JobOptions(
+        output_dir=resolve(output_dir, root) if output_dir else default_output_dir(),
+        manifest_dir=manifest_folder(manifest_dir),
+        in_place=in_place,
+        format=format,
+        terraform_dir=resolve(terraform_dir or ".", root),
+        format_dir_given=resolve(format_dir, root) if format_dir else None,
+        export_env=export_env,
+        name_prefix=name_prefix,
+        env_file=resolve(env_file, root) if env_file else None,
+        output_file=resolve(output_file, root) if output_file else None,
+        output_format=output_format,
+    )
+
+
+def manifest_folder(given: str | None) -> Path:
     from homelab_secrets.secrets.manifest import default_manifest_dir
 
     return Path(given) if given else default_manifest_dir(os.environ)

@@ -452,6 +452,11 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cache_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> FallbackCache | None:
+    """``--fallback-cache DIR`` with its key from ``HOMELAB_SECRETS_CACHE_KEY``."""
+    return fallback_cache(args.fallback_cache, environ.get("HOMELAB_SECRETS_CACHE_KEY", ""))
+
+
 def fallback_cache(directory: str, key: str) -> FallbackCache | None:
     if not directory:
         return None

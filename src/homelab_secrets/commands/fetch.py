@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 
 from homelab_secrets import gha
-from homelab_secrets.commands import _job, _provider
+from homelab_secrets.commands import _gather, _job, _provider
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.secrets.formats import FETCH_FORMATS
 
@@ -53,22 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.fetched import fetched_source, split_names
     from homelab_secrets.secrets.formats import render
 
     if args.gha:
         return _run_gha(args)
-    settings = _provider.settings_from_args(args)
-    cache = _provider.fallback_cache(
-        args.fallback_cache, os.environ.get("HOMELAB_SECRETS_CACHE_KEY", "")
-    )
-    fetched = _provider.fetch_values(settings, os.environ, cache)
-    source = fetched_source(
-        fetched,
-        kind=settings.provider,
-        only=split_names(args.only),
-        required=split_names(args.required),
-        name_transform=args.name_transform,
+    (source,), _hidden = _gather.gather(
+        _provider.settings_from_args(args),
+        _gather.Selection.of(args.only, args.required, args.name_transform),
+        age_key_secret=None,
+        environ=os.environ,
+        root=_job.workspace(),
+        cache=_provider.cache_from_args(args, os.environ),
     )
     data = render(args.format, [source])
     if args.output:
@@ -88,8 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_gha(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.fetched import fetched_source, split_names
-    from homelab_secrets.secrets.job import JobOptions, plan_job
+    from homelab_secrets.secrets.job import plan_job
 
     with gha.annotate_failures("fetch-secrets"):
         inputs = gha.read_inputs(FetchInputs)  # tokens masked first
@@ -98,26 +92,23 @@ def _run_gha(args: argparse.Namespace) -> int:
                 "fetch-secrets has nothing to do: set export-env: true and/or output-file",
                 ExitCode.USAGE,
             )
-        settings = _provider.settings_from_inputs(inputs)
-        cache = _provider.fallback_cache(inputs.fallback_cache_dir, inputs.fallback_cache_key)
-        fetched = _provider.fetch_values(settings, os.environ, cache)
-        source = fetched_source(
-            fetched,
-            kind=settings.provider,
-            only=split_names(inputs.secrets),
-            required=split_names(inputs.required),
-            name_transform=inputs.name_transform,
+        sources, _hidden = _gather.gather(  # masks every value, before anything can print
+            _provider.settings_from_inputs(inputs),
+            _gather.Selection.of(inputs.secrets, inputs.required, inputs.name_transform),
+            age_key_secret=None,
+            environ=os.environ,
+            root=_job.workspace(),
+            cache=_provider.fallback_cache(inputs.fallback_cache_dir, inputs.fallback_cache_key),
         )
-        _job.mask([source])  # every value, before anything else can print
-        root = _job.workspace()
-        options = JobOptions(
-            output_dir=_job.default_output_dir(),
-            manifest_dir=_job.manifest_dir(args.manifest_dir),
+        options = _job.job_options(
+            _job.workspace(),
+            output_dir=None,
+            manifest_dir=args.manifest_dir,
             export_env=inputs.export_env,
             name_prefix=inputs.name_prefix,
-            output_file=_job.resolve(inputs.output_file, root) if inputs.output_file else None,
+            output_file=inputs.output_file,
             output_format=inputs.format,
         )
-        job = plan_job([source], options)
-        _job.publish(job, options, title="fetch-secrets", sources=[source])
+        job = plan_job(sources, options)
+        _job.publish(job, options, title="fetch-secrets", sources=sources)
     return 0

@@ -42,19 +42,7 @@ GHA_INPUTS = LoadInputs
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _provider.add_arguments(parser, allow_none=True)
     _provider.add_selection_arguments(parser)
-    parser.add_argument(
-        "--sops-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a SOPS file (path or glob; repeatable) to decrypt with the provider's age key",
-    )
-    parser.add_argument(
-        "--age-key-secret",
-        default=_gather.AGE_KEY_SECRET,
-        metavar="NAME",
-        help="the provider's secret holding the age key (never exported itself)",
-    )
+    _gather.add_arguments(parser)
     parser.add_argument(
         "--output-dir",
         metavar="DIR",
@@ -67,8 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.fetched import split_names
-    from homelab_secrets.secrets.job import JobOptions, plan_job
+    from homelab_secrets.secrets.job import plan_job
 
     if args.gha:
         return _run_gha(args)
@@ -81,36 +68,30 @@ def run(args: argparse.Namespace) -> int:
     settings = None if args.provider == "none" else _provider.settings_from_args(args)
     sources, _hidden = _gather.gather(
         settings,
-        _gather.Selection(
-            tuple(split_names(args.only)), tuple(split_names(args.required)), args.name_transform
-        ),
+        _gather.Selection.of(args.only, args.required, args.name_transform),
         args.sops_file,
         age_key_secret=args.age_key_secret,
         environ=os.environ,
         root=root,
-        cache=_provider.fallback_cache(
-            args.fallback_cache, os.environ.get("HOMELAB_SECRETS_CACHE_KEY", "")
-        ),
+        cache=_provider.cache_from_args(args, os.environ),
     )
-    options = JobOptions(
-        output_dir=_job.resolve(args.output_dir, root)
-        if args.output_dir
-        else _job.default_output_dir(),
-        manifest_dir=_job.manifest_dir(args.manifest_dir),
+    options = _job.job_options(
+        root,
+        output_dir=args.output_dir,
+        manifest_dir=args.manifest_dir,
         format=args.format,
-        terraform_dir=_job.resolve(args.terraform_dir, root),
-        format_dir_given=_job.resolve(args.format_dir, root) if args.format_dir else None,
+        terraform_dir=args.terraform_dir,
+        format_dir=args.format_dir,
         export_env=args.export_env,
         name_prefix=args.name_prefix,
-        env_file=_job.resolve(args.env_file, root) if args.env_file else None,
+        env_file=args.env_file,
     )
     _job.run_local(plan_job(sources, options), options)
     return 0
 
 
 def _run_gha(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.fetched import split_names
-    from homelab_secrets.secrets.job import JobOptions, plan_job
+    from homelab_secrets.secrets.job import plan_job
 
     with gha.annotate_failures("homelab-secrets"):
         inputs = gha.read_inputs(LoadInputs)  # credentials masked first
@@ -120,25 +101,20 @@ def _run_gha(args: argparse.Namespace) -> int:
             gha.mask("SOPS_AGE_KEY", environ["SOPS_AGE_KEY"])
         sources, _hidden = _gather.gather(  # masks every value as it arrives
             _provider.settings_from_inputs(inputs),
-            _gather.Selection(
-                tuple(split_names(inputs.secrets)),
-                tuple(split_names(inputs.required)),
-                inputs.name_transform,
-            ),
+            _gather.Selection.of(inputs.secrets, inputs.required, inputs.name_transform),
             inputs.sops_files,
             age_key_secret=inputs.age_key_secret,
             environ=environ,
             root=root,
             cache=_provider.fallback_cache(inputs.fallback_cache_dir, inputs.fallback_cache_key),
         )
-        options = JobOptions(
-            output_dir=_job.resolve(inputs.output_dir, root)
-            if inputs.output_dir
-            else _job.default_output_dir(),
-            manifest_dir=_job.manifest_dir(args.manifest_dir),
+        options = _job.job_options(
+            root,
+            output_dir=inputs.output_dir,
+            manifest_dir=args.manifest_dir,
             format=inputs.format,
-            terraform_dir=_job.resolve(inputs.terraform_dir or ".", root),
-            format_dir_given=_job.resolve(inputs.format_dir, root) if inputs.format_dir else None,
+            terraform_dir=inputs.terraform_dir,
+            format_dir=inputs.format_dir,
             export_env=inputs.export_env,
             name_prefix=inputs.name_prefix,
         )

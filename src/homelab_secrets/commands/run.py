@@ -44,25 +44,12 @@ PROMPT_DELAY = 0.1
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _provider.add_arguments(parser, allow_none=True)
     _provider.add_selection_arguments(parser)
-    parser.add_argument(
-        "--sops-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="also decrypt this SOPS file (path or glob; repeatable) into the environment",
-    )
-    parser.add_argument(
-        "--age-key-secret",
-        default=_gather.AGE_KEY_SECRET,
-        metavar="NAME",
-        help="the provider's secret holding the age key for --sops-file (never passed on)",
-    )
+    _gather.add_arguments(parser)
     parser.add_argument("--name-prefix", default="", help="prefix for the variables' names")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARGS")
 
 
 def run(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.fetched import split_names
     from homelab_secrets.secrets.job import export_pairs
     from homelab_secrets.secrets.redact import Redactor
 
@@ -74,19 +61,14 @@ def run(args: argparse.Namespace) -> int:
     settings = None if args.provider == "none" else _provider.settings_from_args(args)
     if settings is None and not args.sops_file:
         raise UserError("--provider none needs at least one --sops-file", ExitCode.USAGE)
-    cache = _provider.fallback_cache(
-        args.fallback_cache, os.environ.get("HOMELAB_SECRETS_CACHE_KEY", "")
-    )
     sources, hidden = _gather.gather(
         settings,
-        _gather.Selection(
-            tuple(split_names(args.only)), tuple(split_names(args.required)), args.name_transform
-        ),
+        _gather.Selection.of(args.only, args.required, args.name_transform),
         args.sops_file,
         age_key_secret=args.age_key_secret,
         environ=os.environ,
         root=Path.cwd(),
-        cache=cache,
+        cache=_provider.cache_from_args(args, os.environ),
     )
     pairs = export_pairs(sources, args.name_prefix)
     env = dict(os.environ)
@@ -97,35 +79,35 @@ def run(args: argparse.Namespace) -> int:
 def run_redacted(command: Sequence[str], env: dict[str, str], redactor: Redactor) -> int:
     """Run ``command`` with ``env``; its stdout/stderr through a copy of
     ``redactor`` each; return its exit code."""
+    forwarder = _SignalForwarder()  # before the child starts: no signal is lost
     try:
-        child = subprocess.Popen(
-            list(command),
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except FileNotFoundError:
-        raise UserError(f"run: command not found: {command[0]}", 127) from None
-    except PermissionError:
-        raise UserError(f"run: permission denied: {command[0]}", 126) from None
-    pumps = [
-        threading.Thread(
-            target=_pump, args=(child.stdout, sys.stdout, redactor.copy()), daemon=True
-        ),
-        threading.Thread(
-            target=_pump, args=(child.stderr, sys.stderr, redactor.copy()), daemon=True
-        ),
-    ]
-    for pump in pumps:
-        pump.start()
-    previous = _forward_signals(child)
-    try:
+        try:
+            child = subprocess.Popen(
+                list(command),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except FileNotFoundError:
+            raise UserError(f"run: command not found: {command[0]}", 127) from None
+        except PermissionError:
+            raise UserError(f"run: permission denied: {command[0]}", 126) from None
+        forwarder.attach(child)
+        pumps = [
+            threading.Thread(
+                target=_pump, args=(child.stdout, sys.stdout, redactor.copy()), daemon=True
+            ),
+            threading.Thread(
+                target=_pump, args=(child.stderr, sys.stderr, redactor.copy()), daemon=True
+            ),
+        ]
+        for pump in pumps:
+            pump.start()
         code = child.wait()
         for pump in pumps:
             pump.join()
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        forwarder.restore()
     return code if code >= 0 else 128 - code
 
 
@@ -162,17 +144,33 @@ def _pump(source: IO[bytes] | None, target: IO[str], redactor: Redactor) -> None
         source.close()
 
 
-def _forward_signals(child: subprocess.Popen[bytes]) -> dict[int, Any]:
+class _SignalForwarder:
     """SIGINT, SIGTERM and SIGHUP go to the child (which a terminal's Ctrl-C
-    reaches anyway); we stay to pass on its output and exit code."""
-    previous: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
-        return previous
+    reaches anyway); we stay to pass on its output and exit code.  A signal
+    that arrives before the child exists is passed on as soon as it does."""
 
-    def forward(signum: int, _frame: object) -> None:
-        if child.poll() is None:
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self._child: subprocess.Popen[bytes] | None = None
+        self._pending: list[int] = []
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        if self._child is None:
+            self._pending.append(signum)
+        elif self._child.poll() is None:
+            self._child.send_signal(signum)
+
+    def attach(self, child: subprocess.Popen[bytes]) -> None:
+        self._child = child
+        for signum in self._pending:
             child.send_signal(signum)
+        self._pending.clear()
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, forward)
-    return previous
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

@@ -88,8 +88,6 @@ def decrypt_job(
 
 
 def run(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.job import JobOptions
-
     if args.gha:
         return _run_gha(args)
     if not args.files:
@@ -100,18 +98,17 @@ def run(args: argparse.Namespace) -> int:
             ExitCode.USAGE,
         )
     root = _job.workspace()
-    options = JobOptions(
-        output_dir=_job.resolve(args.output_dir, root)
-        if args.output_dir
-        else _job.default_output_dir(),
-        manifest_dir=_job.manifest_dir(args.manifest_dir),
+    options = _job.job_options(
+        root,
+        output_dir=args.output_dir,
+        manifest_dir=args.manifest_dir,
         in_place=args.in_place,
         format=args.format,
-        terraform_dir=_job.resolve(args.terraform_dir, root),
-        format_dir_given=_job.resolve(args.format_dir, root) if args.format_dir else None,
+        terraform_dir=args.terraform_dir,
+        format_dir=args.format_dir,
         export_env=args.export_env,
         name_prefix=args.name_prefix,
-        env_file=_job.resolve(args.env_file, root) if args.env_file else None,
+        env_file=args.env_file,
     )
     _sources, job = decrypt_job(tuple(args.files), options, os.environ, root)
     _job.run_local(job, options)
@@ -119,8 +116,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_gha(args: argparse.Namespace) -> int:
-    from homelab_secrets.secrets.job import JobOptions
-
     with gha.annotate_failures("sops-decrypt"):
         inputs = gha.read_inputs(SopsDecryptInputs)  # masks age-key first, line by line
         environ = dict(os.environ)
@@ -129,15 +124,14 @@ def _run_gha(args: argparse.Namespace) -> int:
         if inputs.age_key.strip():
             environ["SOPS_AGE_KEY"] = inputs.age_key
         root = _job.workspace()
-        options = JobOptions(
-            output_dir=_job.resolve(inputs.output_dir, root)
-            if inputs.output_dir
-            else _job.default_output_dir(),
-            manifest_dir=_job.manifest_dir(args.manifest_dir),
+        options = _job.job_options(
+            root,
+            output_dir=inputs.output_dir,
+            manifest_dir=args.manifest_dir,
             in_place=inputs.in_place,
             format=inputs.format,
-            terraform_dir=_job.resolve(inputs.terraform_dir or ".", root),
-            format_dir_given=_job.resolve(inputs.format_dir, root) if inputs.format_dir else None,
+            terraform_dir=inputs.terraform_dir,
+            format_dir=inputs.format_dir,
             export_env=inputs.export_env,
             name_prefix=inputs.name_prefix,
         )
