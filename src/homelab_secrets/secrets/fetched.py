@@ -53,6 +53,24 @@ def split_names(values: Iterable[str]) -> list[str]:
     return [n.strip() for v in values for n in v.replace("\n", ",").split(",") if n.strip()]
 
 
+def match_names(
+    names: Iterable[str], include: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """``(chosen, unmatched)``: the names (in order) that match an ``include``
+    pattern (all when there is none) and no ``exclude`` pattern, and the
+    ``include`` patterns that match no name at all (a typo must not silently
+    drop a secret).  Patterns are names or globs, case-sensitive."""
+    listed = list(names)
+    unmatched = [p for p in include if not any(fnmatch.fnmatchcase(n, p) for n in listed)]
+    chosen = [
+        n
+        for n in listed
+        if (not include or any(fnmatch.fnmatchcase(n, p) for p in include))
+        and not any(fnmatch.fnmatchcase(n, p) for p in exclude)
+    ]
+    return chosen, unmatched
+
+
 def select(
     values: Mapping[str, str],
     *,
@@ -62,16 +80,14 @@ def select(
     exclude: Sequence[str] = (),
 ) -> dict[str, str]:
     """The values to use, in the provider's order (see the module docstring)."""
-    chosen = {k: v for k, v in values.items() if k not in set(exclude)}
-    if only:
-        unmatched = [p for p in only if not any(fnmatch.fnmatchcase(n, p) for n in chosen)]
-        if unmatched:
-            raise UserError(
-                f"{source}: no secret matches {', '.join(unmatched)} (only); check the names "
-                "(they are case-sensitive)",
-                ExitCode.ERROR,
-            )
-        chosen = {k: v for k, v in chosen.items() if any(fnmatch.fnmatchcase(k, p) for p in only)}
+    names, unmatched = match_names((n for n in values if n not in set(exclude)), include=only)
+    if unmatched:
+        raise UserError(
+            f"{source}: no secret matches {', '.join(unmatched)} (only); check the names "
+            "(they are case-sensitive)",
+            ExitCode.ERROR,
+        )
+    chosen = {n: values[n] for n in names}
     missing = [n for n in required if n not in chosen]
     empty = [n for n in required if n in chosen and not chosen[n].strip()]
     if missing or empty:

@@ -28,7 +28,6 @@ and what to write to get there.  No I/O; values in, names and fingerprints out.
 from __future__ import annotations
 
 import base64
-import fnmatch
 import hashlib
 import hmac
 import re
@@ -93,10 +92,6 @@ def key_id(key: bytes) -> str:
 # --------------------------------------------------------------------------- desired values
 
 
-def _matches(name: str, patterns: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
 @dataclass(frozen=True, repr=False)
 class Selection:
     """What one target gets: ``NAME -> value`` (upper-cased names) and, per
@@ -113,13 +108,13 @@ def desired(
     target: Target, values: Mapping[str, str], source: str
 ) -> tuple[Selection, list[Problem]]:
     """What ``target`` should hold, and what is wrong with the selection itself."""
-    problems: list[Problem] = []
-    for pattern in target.include:
-        if not any(fnmatch.fnmatchcase(n, pattern) for n in values):
-            problems.append(
-                Problem(target.name, f"include {pattern} matches no secret in {source}")
-            )
-    chosen = [n for n in values if _matches(n, target.include) and not _matches(n, target.exclude)]
+    from homelab_secrets.secrets.fetched import match_names
+
+    chosen, unmatched = match_names(values, target.include, target.exclude)
+    problems = [
+        Problem(target.name, f"include {pattern} matches no secret in {source}")
+        for pattern in unmatched
+    ]
     for old in target.rename:
         if old not in chosen:
             problems.append(
