@@ -89,6 +89,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bootstrap_bench.py
 	$(BIN)/python benchmarks/action_bench.py
 	$(BIN)/python benchmarks/fetch_bench.py
+	$(BIN)/python benchmarks/sync_bench.py
+	$(BIN)/python benchmarks/scan_bench.py
 
 # ---------------------------------------------------------------- lock
 COMPILE = $(UV) pip compile --quiet --generate-hashes --universal --python-version 3.10 \

@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "run": "run",
     "load": "load",
     "doctor": "doctor",
+    "scan": "scan",
     "sync": "sync",
 }
 

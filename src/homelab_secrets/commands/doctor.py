@@ -25,6 +25,7 @@ HELP = "check Python, dependencies and where age keys would come from (never the
 RUNTIME_DEPENDENCIES: tuple[str, ...] = (
     "cryptography",
     "httpx",
+    "hyperscan",
     "PyGithub",
     "PyNaCl",
     "pyrage",

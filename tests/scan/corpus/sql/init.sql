@@ -1,0 +1,4 @@
+CREATE DATABASE grafana;
+CREATE USER grafana WITH PASSWORD 'Gr4fana-Sql-pw';
+GRANT ALL PRIVILEGES ON DATABASE grafana TO grafana;
+CREATE USER 'nextcloud'@'%' IDENTIFIED BY 'N3xt-My5ql-pw';

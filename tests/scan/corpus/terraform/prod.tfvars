@@ -1,0 +1,12 @@
+# Production values (the secrets should be in secrets/prod.enc.yaml!)
+environment          = "prod"
+db_password          = "S3cure!Passw0rd#2024"
+pm_api_token_id      = "terraform@pve!ci"
+pm_api_token_secret  = "@@GEN:uuid:2@@"
+splunk_hec_token     = "@@GEN:uuid:3@@"
+cloudflare_api_token = "Zx8Kq2Lm5Np9Rt3Vw7Yb1Cd4Fg6Hj0Ks2Mn"
+admin_password       = "changeme"
+vault_token          = "@@GEN:vault:1@@"
+ssh_public_key       = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG9vZ2xlLXB1YmxpYy1rZXktbm90LXNlY3JldA alice@laptop"
+github_token         = "@@GEN:github:1@@"
+backup_passphrase    = "tulip oven rocket seven lantern"
