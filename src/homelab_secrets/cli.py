@@ -40,6 +40,13 @@ COMMANDS: dict[str, str] = {
     "doctor": "doctor",
     "scan": "scan",
     "sync": "sync",
+    "plan-keygen": "plan_keygen",
+    "plan-summary": "plan_summary",
+    "plan-seal": "plan_seal",
+    "plan-open": "plan_open",
+    "pr-comment": "pr_comment",
+    "ansible-summary": "ansible_summary",
+    "ssh-agent-add": "ssh_agent_add",
 }
 
 
