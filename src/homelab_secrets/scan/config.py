@@ -92,6 +92,11 @@ class ScanConfig:
     exclude_globs: tuple[str, ...] = field(default=(), compare=False)
 
     def excluded(self, path: str) -> bool:
+        """``exclude`` globs, and the baseline file itself: a report of
+        findings (rule titles, fingerprints, 4-character prefixes), never a
+        source of them."""
+        if self.baseline is not None and path == self.baseline.removeprefix("./"):
+            return True
         return any(p.match(path) for p in self.exclude)
 
     def allowed(self, finding: Finding) -> Allow | None:

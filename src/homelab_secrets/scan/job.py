@@ -16,6 +16,7 @@ from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.scan import baseline as baselines
 from homelab_secrets.scan import config as scan_config
 from homelab_secrets.scan import gitsource
+from homelab_secrets.scan.fingerprint import DEFAULT_KEY
 from homelab_secrets.scan.matcher import Backend
 from homelab_secrets.scan.model import Finding
 from homelab_secrets.scan.policy import CONFIG_NAME as SOPS_CONFIG
@@ -36,7 +37,7 @@ class Request:
     config: str | None = None
     jobs: int = 0
     backend: Backend = "auto"
-    fingerprint_key: bytes = b""
+    fingerprint_key: bytes = DEFAULT_KEY  #: the command line's, from the environment
 
 
 @dataclass

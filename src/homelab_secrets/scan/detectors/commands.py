@@ -14,7 +14,7 @@ from homelab_secrets.scan.placeholders import is_placeholder
 
 RULE = Rule("command-line-password", "password", "Password on a command line")
 
-_ARG = r"(?P<arg>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'|;&<>]+)"
+_ARG = r"(?P<arg>\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'`|;&<>]+)"
 _CURL = re.compile(rf"\bcurl\b[^\n|;&]*?\s(?:-u|--user)(?:[ \t]+|=)?{_ARG}")
 _MYSQL = re.compile(
     rf"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlcheck|mysqlshow|mariadb|mariadb-dump)"
