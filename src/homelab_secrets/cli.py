@@ -47,6 +47,9 @@ COMMANDS: dict[str, str] = {
     "pr-comment": "pr_comment",
     "ansible-summary": "ansible_summary",
     "ssh-agent-add": "ssh_agent_add",
+    "init": "init",
+    "rekey": "rekey",
+    "migrate": "migrate",
 }
 
 

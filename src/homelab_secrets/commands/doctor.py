@@ -30,6 +30,7 @@ RUNTIME_DEPENDENCIES: tuple[str, ...] = (
     "PyNaCl",
     "pyrage",
     "PyYAML",
+    "ruamel.yaml",
 )
 
 
