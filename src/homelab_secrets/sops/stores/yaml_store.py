@@ -1,4 +1,4 @@
-"""The YAML store: :mod:`.yaml_load` reads, :mod:`.yaml_emit` writes.
+"""The YAML store: :mod:`.yaml.load` reads, :mod:`.yaml.emitter` writes.
 
 Both halves are imported when first used, so a command that only reads YAML
 never loads the emitter (and the other way round).
@@ -6,9 +6,11 @@ never loads the emitter (and the other way round).
 
 from __future__ import annotations
 
-from typing import Any
-
 from homelab_secrets.sops.model import Branch, Value
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 SOPS_KEY = "sops"
 
@@ -25,29 +27,29 @@ class YamlStore:
         self.indent = indent
 
     def load_plain(self, data: bytes) -> list[Branch]:
-        from homelab_secrets.sops.stores import yaml_load
+        from homelab_secrets.sops.stores.yaml import load
 
-        return yaml_load.load_plain(data)
+        return load.load_plain(data)
 
     def load_encrypted(self, data: bytes) -> tuple[list[Branch], dict[str, Any]]:
-        from homelab_secrets.sops.stores import yaml_load
+        from homelab_secrets.sops.stores.yaml import load
 
-        return yaml_load.load_encrypted(data)
+        return load.load_encrypted(data)
 
     def emit_plain(self, branches: list[Branch]) -> bytes:
-        from homelab_secrets.sops.stores import yaml_emit
+        from homelab_secrets.sops.stores.yaml import emitter
 
-        return yaml_emit.emit_plain(branches, indent=self.indent)
+        return emitter.emit_plain(branches, indent=self.indent)
 
     def emit_encrypted(self, branches: list[Branch], metadata: Branch) -> bytes:
-        from homelab_secrets.sops.stores import yaml_emit
+        from homelab_secrets.sops.stores.yaml import emitter
 
-        return yaml_emit.emit_encrypted(branches, metadata, indent=self.indent)
+        return emitter.emit_encrypted(branches, metadata, indent=self.indent)
 
     def emit_value(self, value: Value) -> bytes:
-        from homelab_secrets.sops.stores import yaml_emit
+        from homelab_secrets.sops.stores.yaml import emitter
 
-        return yaml_emit.emit_value(value, indent=self.indent)
+        return emitter.emit_value(value, indent=self.indent)
 
     def has_sops_top_level_key(self, branch: Branch) -> bool:
         """``stores.HasSopsTopLevelKey``: a string key ``sops`` (the encrypt

@@ -32,17 +32,22 @@ module reproduces that pipeline without building nodes or events:
   at the same indentation, comments inside ``{}``, the ``|4`` hint that
   yaml.v3 writes below a ``- `` where it does not parse back.
 
-Nothing here imports more than :mod:`re` (and :mod:`base64` for non-UTF-8
-strings): start-up time matters, the decrypt command races a Go binary.
+Nothing here imports more than :mod:`math` (:mod:`re` when a string needs a
+closer look, :mod:`base64` for non-UTF-8 strings): start-up time matters, the
+decrypt command races a Go binary.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from typing import Any
 
 from homelab_secrets.sops.model import Branch, Comment, GoTime
+from homelab_secrets.sops.stores.yaml.resolver import float_syntax
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    import re
+    from typing import Any
 
 __all__ = ["emit_encrypted", "emit_plain", "emit_value", "go_g"]
 
@@ -145,6 +150,8 @@ def _underscore_ok(s: str) -> bool:
 def _go_parse_float_ok(s: str) -> bool:
     """Whether Go's ``strconv.ParseFloat(s, 64)`` succeeds for a decimal ``s``
     (the only forms resolve.go hands it: a leading ``.`` or a yaml float)."""
+    import re  # (when needed: start-up time)
+
     if not re.fullmatch(_GO_DEC_FLOAT, s):
         return False
     mantissa = s.lstrip("+-").split("e")[0].split("E")[0]
@@ -201,6 +208,23 @@ def _days_in(month: int, year: int) -> int:
 
 def _go_timestamp(s: str) -> bool:
     """resolve.go parseTimestamp: Go ``time.Parse`` with yaml.v3's four layouts."""
+    if (
+        len(s) == 20  # sops' own lastmodified, by hand (re costs start-up time)
+        and s[4] == s[7] == "-"
+        and s[10] in "Tt"
+        and s[13] == s[16] == ":"
+        and s[19] == "Z"
+        and (s[:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19]).isascii()
+        and (s[:4] + s[5:7] + s[8:10] + s[11:13] + s[14:16] + s[17:19]).isdigit()
+    ):
+        year, month, day = int(s[:4]), int(s[5:7]), int(s[8:10])
+        if not 1 <= month <= 12 or not 1 <= day <= _days_in(month, year):
+            return False
+        return int(s[11:13]) < 24 and int(s[14:16]) < 60 and int(s[17:19]) < 60
+    if len(s) < 8 or s[4] != "-" or not (s[:4].isascii() and s[:4].isdigit()):
+        return False  # (every layout starts with four digits and "-": no re needed)
+    import re  # (when needed: start-up time)
+
     m = re.fullmatch(_TIMESTAMP, s)
     if m is None:
         return False
@@ -236,7 +260,7 @@ def _resolves_non_str(s: str) -> bool:
     plain = s.replace("_", "")
     if _go_int_ok(plain, 0):
         return True
-    if re.fullmatch(_YAML_FLOAT, plain) and _go_parse_float_ok(plain):
+    if float_syntax(plain) and _go_parse_float_ok(plain):
         return True
     for prefix, base in (("0b", 2), ("0o", 8)):
         if plain.startswith(prefix):
@@ -248,11 +272,13 @@ def _resolves_non_str(s: str) -> bool:
 
 def _can_use_plain(s: str) -> bool:
     """encode.go stringv: plain unless it would read back as another type."""
-    return not (
-        _resolves_non_str(s)
-        or s in _OLD_BOOL
-        or (":" in s and re.fullmatch(_BASE60_FLOAT, s) is not None)
-    )
+    if _resolves_non_str(s) or s in _OLD_BOOL:
+        return False
+    if ":" not in s:
+        return True
+    import re  # (when needed: start-up time)
+
+    return re.fullmatch(_BASE60_FLOAT, s) is None
 
 
 def _select_style(s: str, requested: int, simple_key: bool) -> int:
@@ -263,19 +289,36 @@ def _select_style(s: str, requested: int, simple_key: bool) -> int:
             return _SINGLE if simple_key else _PLAIN
         return _DOUBLE if requested == _LITERAL else requested
     line_breaks = any(b in s for b in _BREAKS)
-    special = re.search(_SPECIAL, s) is not None
     tabs = "\t" in s
-    break_space = line_breaks and re.search(_BREAK_SPACE, s) is not None
-    space_break = line_breaks and re.search(_SPACE_BREAK, s) is not None
     first = s[0]
-    block_indicators = (
+    indicator_start = (
         s.startswith("---")
         or s.startswith("...")
         or first in _FIRST_INDICATORS
         or (first in "?-" and (len(s) == 1 or s[1] in " \t"))
-        or re.search(_COLON_BLANK, s) is not None
-        or re.search(_BLANKZ_HASH, s) is not None
     )
+    if s.isascii():  # the same tests by hand (an age armor, every encrypt: re costs time)
+        special = not s.replace("\t", "").replace("\n", "").isprintable()
+        break_space = "\n " in s or "\r " in s
+        space_break = " \n" in s or " \r" in s
+        block_indicators = (
+            indicator_start
+            or ": " in s
+            or ":\t" in s
+            or s.endswith(":")
+            or any(c + "#" in s for c in " \t\r\n\x00")
+        )
+    else:
+        import re  # (when needed: start-up time)
+
+        special = re.search(_SPECIAL, s) is not None
+        break_space = line_breaks and re.search(_BREAK_SPACE, s) is not None
+        space_break = line_breaks and re.search(_SPACE_BREAK, s) is not None
+        block_indicators = (
+            indicator_start
+            or re.search(_COLON_BLANK, s) is not None
+            or re.search(_BLANKZ_HASH, s) is not None
+        )
     block_plain = not (
         first == " "
         or s[-1] == " "
@@ -371,6 +414,11 @@ def _plan_scalar(value: Any, simple_key: bool) -> tuple[int, str, str]:
     if isinstance(value, str):
         if _is_simple_plain(value):
             return _PLAIN, value, ""
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # raw bytes kept as surrogate escapes (a key)
+                return _plan_binary(value.encode("utf-8", "surrogateescape"), simple_key)
         return _plan_string(value, simple_key)
     if value is None:
         return _PLAIN, "null", ""
@@ -577,8 +625,14 @@ class _Emitter:
             self.indention = False
         elif style == _DOUBLE:
             self.write_indicator('"', True, False, False)
-            if re.search(_NEEDS_ESCAPE, text):
-                text = re.sub(_NEEDS_ESCAPE, _escape, text)
+            plain_ascii = (
+                text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+            )
+            if not plain_ascii:  # (lastmodified, every encrypt, needs no re: start-up time)
+                import re
+
+                if re.search(_NEEDS_ESCAPE, text):
+                    text = re.sub(_NEEDS_ESCAPE, _escape, text)
             self.out.append(text)
             self.column += len(text)
             self.write_indicator('"', False, False, False)
