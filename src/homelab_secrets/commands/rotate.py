@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from homelab_secrets.commands import _sops
-from homelab_secrets.errors import ExitCode, UserError, about
+from homelab_secrets.errors import about
 
 NAME = "rotate"
 HELP = "generate a new data key and re-encrypt every value (like `sops rotate`)"
@@ -34,41 +34,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from homelab_secrets.sops import engine
-    from homelab_secrets.sops.cipher import Cipher
-    from homelab_secrets.sops.config import store_options
-    from homelab_secrets.sops.metadata import AgeKey
-    from homelab_secrets.sops.stores import get_store
+    from homelab_secrets.sops import engine, pipeline
 
     path = args.file
+    _sops.source(args, stdin_needs_override=False)  # --in-place with --output: exit 8
     data = _sops.read_input(path)
     in_fmt, out_fmt = _sops.formats(path, args)
-    result = engine.decrypt(
-        data, in_fmt, engine.environment_identities(), ignore_mac=args.ignore_mac
+    output = pipeline.rotate(
+        data,
+        in_fmt=in_fmt,
+        out_fmt=out_fmt,
+        config=_sops.load_sops_config(args.config).config,
+        identities=engine.environment_identities(),
+        ignore_mac=args.ignore_mac,
+        add_age=[r.strip() for r in args.add_age.split(",")] if args.add_age else [],
+        rm_age=[r.strip() for r in args.rm_age.split(",")] if args.rm_age else [],
     )
-    metadata = result.metadata
-    groups = metadata.key_groups
-    for key in (k for g in groups for k in g):
-        if not isinstance(key, AgeKey):
-            raise UserError(
-                f"cannot rotate {path}: it has a {key.type} key ({key.name}) and homelab-secrets "
-                "wraps data keys for age recipients only; use sops for this file",
-                ExitCode.ERROR_GENERIC,
-            )
-    if args.add_age:
-        groups[0].extend(AgeKey(r.strip()) for r in args.add_age.split(","))
-    if args.rm_age:
-        remove = {r.strip() for r in args.rm_age.split(",")}
-        metadata.key_groups = groups = [
-            [k for k in g if not (isinstance(k, AgeKey) and k.recipient in remove)] for g in groups
-        ]
-    metadata.key_groups = [[AgeKey(k.recipient) for k in g] for g in groups]  # type: ignore[union-attr]
-    data_key = engine.new_data_key()
-    engine.wrap_data_key(data_key, metadata)
-    engine.seal(result.branches, metadata, Cipher(data_key))
-    lookup = _sops.load_sops_config(args.config)
-    store = get_store(out_fmt, **store_options(out_fmt, lookup.config))
-    output = store.emit_encrypted(result.branches, metadata.to_branch())
     _sops.emit(
         output,
         output=args.output,

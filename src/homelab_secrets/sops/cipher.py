@@ -16,25 +16,32 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
-from base64 import b64decode, b64encode
 from binascii import Error as Base64Error
-from binascii import a2b_base64
-from typing import TYPE_CHECKING, Any
+from binascii import a2b_base64, b2a_base64
 
 from homelab_secrets.sops.model import Comment, GoTime, Uint64, go_type_name
 
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
 if TYPE_CHECKING:
+    from typing import Any
+
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-_ENC_RE = re.compile(r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", re.DOTALL)
-#: The same match for every well-formed value, without backtracking (tried first).
-_ENC_FAST = re.compile(r"ENC\[AES256_GCM,data:([^,]+),iv:([^,]+),tag:([^,]+),type:([a-z0-9]+)\]\Z")
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
-_TIME_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$"
-)
+# Regular expressions are compiled when first needed (importing ``re`` costs
+# start-up time; a well-formed value never needs one, see :func:`parse_enc`).
+_PATTERNS = {
+    # sops' own parse regex (anchored at the start only, greedy groups)
+    "enc": (r"^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]", "s"),
+    "int": (r"^[+-]?[0-9]+$", ""),
+    "time": (
+        r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$",
+        "",
+    ),
+}
+_COMPILED: dict[str, Any] = {}
+_ENC_PREFIX = "ENC[AES256_GCM,data:"
+_TYPE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _BOOLS = {
     "1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
     "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False,
@@ -53,7 +60,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
 
     def _b64(text: str) -> bytes:
+        from base64 import b64decode
+
         return b64decode(text, validate=True)
+
+
+def _b64encode(data: bytes) -> str:
+    """Standard padded base64 (``binascii``: the ``base64`` module imports
+    ``re``, which costs start-up time)."""
+    return b2a_base64(data, newline=False).decode("ascii")
 
 
 class CipherError(Exception):
@@ -90,9 +105,45 @@ def go_parse_float(text: str) -> float:
     return float(text)
 
 
+def _pattern(name: str) -> Any:
+    compiled = _COMPILED.get(name)
+    if compiled is None:
+        import re
+
+        source, flags = _PATTERNS[name]
+        compiled = _COMPILED[name] = re.compile(source, re.DOTALL if flags else 0)
+    return compiled
+
+
+def parse_enc(value: str) -> tuple[str, str, str, str] | None:
+    """The data, iv, tag and type of an ``ENC[AES256_GCM,…]`` value; ``None``
+    when sops' regex would not match it.  The form sops writes is split by
+    hand (no regex, no backtracking); anything else gets sops' regex."""
+    if value.startswith(_ENC_PREFIX) and value.endswith("]"):
+        parts = value[len(_ENC_PREFIX) : -1].split(",")
+        if len(parts) == 4:
+            data, iv, tag, typ = parts
+            if (
+                data
+                and iv.startswith("iv:")
+                and len(iv) > 3
+                and tag.startswith("tag:")
+                and len(tag) > 4
+                and typ.startswith("type:")
+                and len(typ) > 5
+                and _TYPE_CHARS.issuperset(typ[5:])
+            ):
+                return data, iv[3:], tag[4:], typ[5:]
+    m = _pattern("enc").match(value)
+    if m is None:
+        return None
+    data, iv, tag, typ = m.groups()
+    return data, iv, tag, typ
+
+
 def go_parse_time(text: str) -> GoTime:
     """``time.Time.UnmarshalText`` (RFC 3339) → :class:`GoTime` in MarshalText form."""
-    m = _TIME_RE.match(text)
+    m = _pattern("time").match(text)
     if m is None:
         raise ValueError("invalid RFC 3339 time")
     year, month, day, hour, minute, second, frac, zone = m.groups()
@@ -164,7 +215,7 @@ def _from_plaintext(raw: bytes, datatype: str) -> Any:
         return Comment(raw.decode("utf-8", "surrogateescape"))
     text = raw.decode("utf-8", "replace")
     if datatype in ("int", "int64"):
-        if not _INT_RE.match(text):
+        if not _pattern("int").match(text):
             raise CipherError(f"could not parse the decrypted {datatype} value")
         number = int(text)
         if not _INT64_MIN <= number <= _INT64_MAX:
@@ -189,6 +240,23 @@ def _from_plaintext(raw: bytes, datatype: str) -> Any:
     raise CipherError(f"Unknown datatype: {datatype}")
 
 
+def aesgcm_class() -> type[AESGCM]:
+    """cryptography's ``AESGCM``, taken from its Rust bindings where the public
+    module gets it (``cryptography/hazmat/primitives/ciphers/aead.py`` is
+    ``AESGCM = rust_openssl.aead.AESGCM``): the same class, without the ~15 ms
+    of ``typing``/``enum`` imports the public module path brings in, which
+    decrypt cannot afford while it races the Go binary.  Any other layout of
+    cryptography falls back to the public import (a test checks they are the
+    same class)."""
+    try:
+        from cryptography.hazmat.bindings._rust import openssl
+
+        cls: type[AESGCM] = openssl.aead.AESGCM
+    except (ImportError, AttributeError):  # pragma: no cover - another cryptography
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM as cls
+    return cls
+
+
 class Cipher:
     """AES-256-GCM with one data key; remembers IVs for stable re-encryption."""
 
@@ -197,10 +265,8 @@ class Cipher:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise CipherError("the data key must be 32 bytes")
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
         self._key = key
-        self._aead: AESGCM = AESGCM(key)
+        self._aead: AESGCM = aesgcm_class()(key)
         self.stash: dict[tuple[str, bytes, str], bytes] = {}
 
     def __repr__(self) -> str:
@@ -210,21 +276,29 @@ class Cipher:
         """Decrypt one ``ENC[…]`` string (``""`` stays ``""``)."""
         if value == "":
             return ""
-        m = _ENC_FAST.match(value) or _ENC_RE.match(value)
-        if m is None:
+        parsed = parse_enc(value)
+        if parsed is None:
             raise CipherError("the value does not match sops' ENC[AES256_GCM,...] format")
-        data_b64, iv_b64, tag_b64, datatype = m.groups()
+        data_b64, iv_b64, tag_b64, datatype = parsed
         try:
             data = _b64(data_b64)
             iv = _b64(iv_b64)
             tag = _b64(tag_b64)
         except (Base64Error, ValueError):
             raise CipherError("the value's base64 data, iv or tag is malformed") from None
-        from cryptography.exceptions import InvalidTag
-
         try:
             raw = self._aead.decrypt(iv, data + tag, aad.encode("utf-8", "surrogateescape"))
-        except (InvalidTag, ValueError):
+        except ValueError:
+            raise CipherError(
+                "Could not decrypt with AES_GCM: cipher: message authentication failed"
+            ) from None
+        except Exception as exc:
+            # (imported here: the module costs start-up time, and the Rust
+            # code has imported it already when it raises InvalidTag)
+            from cryptography.exceptions import InvalidTag
+
+            if not isinstance(exc, InvalidTag):
+                raise
             raise CipherError(
                 "Could not decrypt with AES_GCM: cipher: message authentication failed"
             ) from None
@@ -243,7 +317,7 @@ class Cipher:
             iv = os.urandom(NONCE_SIZE)
         sealed = self._aead.encrypt(iv, raw, aad.encode("utf-8", "surrogateescape"))
         return (
-            f"ENC[AES256_GCM,data:{b64encode(sealed[:-TAG_SIZE]).decode()},"
-            f"iv:{b64encode(iv).decode()},tag:{b64encode(sealed[-TAG_SIZE:]).decode()},"
+            f"ENC[AES256_GCM,data:{_b64encode(sealed[:-TAG_SIZE])},"
+            f"iv:{_b64encode(iv)},tag:{_b64encode(sealed[-TAG_SIZE:])},"
             f"type:{datatype}]"
         )

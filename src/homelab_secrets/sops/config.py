@@ -16,13 +16,15 @@
 from __future__ import annotations
 
 import os
-import re
-from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.sops.metadata import AgeKey, MasterKey, OtherKey
 from homelab_secrets.sops.model import Branch, Comment
 from homelab_secrets.sops.tree import RULE_NAMES, Rules
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_NAME = ".sops.yaml"
 ALTERNATE_NAME = ".sops.yml"
@@ -84,6 +86,8 @@ class SopsConfig:
         for index, raw in enumerate(self.creation_rules):
             pattern = _string(raw.get("path_regex"), "path_regex")
             if pattern:
+                import re  # (start-up time: only a rule with a path_regex needs it)
+
                 try:
                     compiled = re.compile(pattern)
                 except re.error as exc:

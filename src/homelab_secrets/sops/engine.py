@@ -5,8 +5,6 @@ and ``cmd/sops``), on bytes and keys.  No files, no terminal: the CLI does that.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.sops.cipher import Cipher, CipherError
@@ -24,11 +22,17 @@ from homelab_secrets.sops.model import Branch
 from homelab_secrets.sops.stores import get_store
 from homelab_secrets.sops.tree import Rules, decrypt_tree, encrypt_tree
 
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
 DATA_KEY_SIZE = 32
 
-#: Lazily loads age identities (so that files we cannot open fail before we
-#: run SOPS_AGE_KEY_CMD, and so that tests can inject identities).
-IdentityLoader = Callable[[], age_keys.Identities]
+if TYPE_CHECKING:
+    #: Lazily loads age identities (so that files we cannot open fail before we
+    #: run SOPS_AGE_KEY_CMD, and so that tests can inject identities).
+    IdentityLoader = Callable[[], age_keys.Identities]
 
 
 def environment_identities(environ: Mapping[str, str] | None = None) -> IdentityLoader:
@@ -154,13 +158,21 @@ def decrypt(
     *,
     ignore_mac: bool = False,
     collect_secrets: bool = False,
+    data_key: bytes | None = None,
 ) -> Decrypted:
     """Decrypt a whole file, verifying the MAC unless ``ignore_mac``.
 
-    With ``collect_secrets`` the result lists every decrypted value (to mask)."""
+    With ``collect_secrets`` the result lists every decrypted value (to mask).
+    ``data_key``: the file's data key when it is already known (it is then not
+    recovered from the key groups; a wrong one fails like a tampered file).
+    The result's cipher remembers the IV of every value (sops' stash)."""
     branches, metadata = load_encrypted(data, fmt)
-    data_key = recover_data_key(metadata, identities)
-    cipher = Cipher(data_key)
+    if data_key is None:
+        data_key = recover_data_key(metadata, identities)
+    try:
+        cipher = Cipher(data_key)
+    except CipherError:
+        raise DataKeyError("the data key has the wrong size") from None
     plain_comments: list[tuple[str, ...]] = []
     secrets: list[tuple[tuple[str, ...], Any]] = []
     computed = decrypt_tree(
@@ -243,11 +255,12 @@ def wrap_data_key(data_key: bytes, metadata: Metadata) -> None:
 
 
 def seal(branches: list[Branch], metadata: Metadata, cipher: Cipher) -> None:
-    """Encrypt ``branches`` in place and set ``lastmodified``/``mac``/``version``."""
+    """Encrypt ``branches`` in place and set ``lastmodified`` and ``mac``
+    (sops' ``common.EncryptTree``: the ``version`` is the caller's business).
+    Values the cipher decrypted before (its stash) keep their ciphertext."""
     mac = encrypt_tree(branches, cipher, metadata.rules)
     metadata.lastmodified = now_rfc3339()
     metadata.mac = cipher.encrypt(mac, metadata.lastmodified)
-    metadata.version = SOPS_VERSION
 
 
 def encrypt(
@@ -269,6 +282,7 @@ def encrypt(
     data_key = new_data_key()
     wrap_data_key(data_key, metadata)
     seal(branches, metadata, Cipher(data_key))
+    metadata.version = SOPS_VERSION
     return metadata
 
 

@@ -12,14 +12,16 @@ them; we cannot use them to recover or wrap a data key.
 
 from __future__ import annotations
 
-import re
 import time
-from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.sops.cipher import format_time
 from homelab_secrets.sops.model import Branch, GoTime, NilList
 from homelab_secrets.sops.tree import RULE_NAMES, Rules
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 #: What we write as ``version`` (the format is that of sops 3.11).
 SOPS_VERSION = "3.11.0"
@@ -60,12 +62,43 @@ GROUP_KEY_TYPES = ("pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "ag
 GROUP_ALWAYS_WRITTEN = ("hc_vault", "age")
 ALL_KEY_TYPES = ("age", "pgp", "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault")
 
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
-)
-_SEMVER = re.compile(
-    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
-)
+# Compiled when first needed: the forms sops writes are checked by hand
+# (importing ``re`` costs start-up time; decrypt races the Go binary).
+_PATTERNS = {
+    "rfc3339": (
+        r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$"
+    ),
+    "semver": (
+        r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
+    ),
+    "int": r"[+-]?\d+",
+}
+_COMPILED: dict[str, Any] = {}
+
+
+def _pattern(name: str) -> Any:
+    compiled = _COMPILED.get(name)
+    if compiled is None:
+        import re
+
+        compiled = _COMPILED[name] = re.compile(_PATTERNS[name])
+    return compiled
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _semver_parts(v: str) -> tuple[str, str, str, str] | None:
+    """Major, minor, patch and what follows (``-pre``/``+build``), when ``v``
+    is a semantic version; a plain ``X.Y.Z`` (what sops writes) by hand."""
+    parts = v.split(".")
+    if len(parts) == 3 and all(_ascii_digits(n) and (n == "0" or n[0] != "0") for n in parts):
+        return parts[0], parts[1], parts[2], ""
+    m = _pattern("semver").match(v)
+    if m is None:
+        return None
+    return m[1], m[2], m[3], v[m.end(3) :]
 
 
 class MetadataError(UserError):
@@ -131,7 +164,18 @@ def key_type(key: MasterKey) -> str:
 def rfc3339_seconds(text: str) -> str:
     """Parse RFC 3339 (Go's ``time.Parse(time.RFC3339, …)``) and format it back
     at seconds precision, ``Z`` for a zero offset: the MAC's AAD."""
-    m = _RFC3339.match(text)
+    if (
+        len(text) == 20  # the form sops writes: 2006-01-02T15:04:05Z
+        and text[4] == text[7] == "-"
+        and text[10] in "Tt"
+        and text[13] == text[16] == ":"
+        and text[19] in "Zz"
+        and _ascii_digits(
+            text[:4] + text[5:7] + text[8:10] + text[11:13] + text[14:16] + text[17:19]
+        )
+    ):
+        return format_time(f"{text[:10]}T{text[11:19]}", "", text[19])
+    m = _pattern("rfc3339").match(text)
     if m is None:
         raise ValueError("not RFC 3339")
     y, mo, d, h, mi, s, _frac, zone = m.groups()
@@ -250,13 +294,25 @@ class Metadata:
         return seen
 
 
+def version_key(version: str) -> tuple[int, int, int, int, str]:
+    """An order on versions like blang/semver's (``A > B``): numbers, then a
+    release above its pre-releases.  ``ValueError`` when not semver."""
+    v = version[1:] if version.startswith("v") else version
+    parts = _semver_parts(v)
+    if parts is None:
+        raise ValueError("not a semantic version")
+    major, minor, patch, rest = parts
+    pre = rest.split("+", 1)[0].lstrip("-")
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre)
+
+
 def check_version(version: str) -> None:
     """sops only uses ``version`` to compare with 3.3.0 (blang/semver after
     trimming a leading ``v``); a version it cannot parse fails the file."""
     v = version[1:] if version.startswith("v") else version
     if v.startswith("1."):
         return
-    if not _SEMVER.match(v):
+    if _semver_parts(v) is None:
         raise MetadataError(
             "the sops metadata's 'version' is not a Major.Minor.Patch version "
             "(No Major.Minor.Patch elements found)"
@@ -292,7 +348,7 @@ def _int(value: Any, name: str) -> int:
         raise MetadataError(f"the sops metadata's '{name}' is not an integer")
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value):
+    if isinstance(value, str) and _pattern("int").fullmatch(value):
         return int(value)
     raise MetadataError(f"the sops metadata's '{name}' is not an integer")
 

@@ -25,7 +25,9 @@ A file is a list of *branches* (YAML: one per document; every other store: one).
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Comment:
@@ -108,7 +110,10 @@ class Branch(list):  # type: ignore[type-arg]
 
 
 Leaf = str | bytes | bool | int | float | GoTime | None
-Value = Any  # Branch | list[Value | Comment] | Leaf  (recursive; kept loose for mypy)
+if TYPE_CHECKING:
+    Value = Any  # Branch | list[Value | Comment] | Leaf  (recursive; kept loose for mypy)
+else:
+    Value = object
 Branches = list[Branch]
 
 

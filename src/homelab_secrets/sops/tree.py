@@ -16,18 +16,31 @@ This mirrors sops' ``sops.go`` (``walkBranch``/``walkSlice``/``walkValue``,
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable
-from typing import Any
-
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.sops.cipher import Cipher, CipherError, to_bytes
 from homelab_secrets.sops.model import Branch, Comment, GoTime, Uint64, go_type_name
 
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable
+    from hashlib import sha512
+    from typing import Any
+else:  # CPython's own SHA-512: hashlib would load OpenSSL's libcrypto (start-up time)
+    try:
+        from _sha2 import sha512  # 3.12+
+    except ImportError:  # pragma: no cover - depends on the Python version
+        try:
+            from _sha512 import sha512
+        except ImportError:  # a Python built without it
+            from hashlib import sha512
+
 DEFAULT_UNENCRYPTED_SUFFIX = "_unencrypted"
-#: sha256(b"sops"): the MAC prefix when only encrypted values are authenticated.
-MAC_ONLY_ENCRYPTED_INIT = hashlib.sha256(b"sops").digest()
+#: sha256(b"sops"): the MAC prefix when only encrypted values are authenticated
+#: (sops' ``MACOnlyEncryptedInitialization``; a test recomputes it).
+MAC_ONLY_ENCRYPTED_INIT = bytes.fromhex(
+    "8a3fd2ad54ce66527b1034f3d147be0b0b975b3bf44f72c6fdadec8176f27d69"
+)
 
 RULE_NAMES = (
     "unencrypted_suffix",
@@ -122,6 +135,8 @@ class Rules:
 
 
 def _compile(pattern: str, name: str) -> re.Pattern[str]:
+    import re  # (only files with regex rules need it: start-up time)
+
     try:
         return re.compile(pattern)
     except re.error as exc:
@@ -191,8 +206,9 @@ class _Decider:
         return encrypted
 
 
-#: on_leaf(value, path, encrypted?, is_comment) -> new value
-LeafFn = Callable[[Any, tuple[str, ...], bool, bool], Any]
+if TYPE_CHECKING:
+    #: on_leaf(value, path, encrypted?, is_comment) -> new value
+    LeafFn = Callable[[Any, tuple[str, ...], bool, bool], Any]
 
 
 def _walk(branches: list[Branch], rules: Rules, on_leaf: LeafFn, exit_code: int) -> None:
@@ -269,7 +285,7 @@ def _aad(path: tuple[str, ...]) -> str:
 
 def encrypt_tree(branches: list[Branch], cipher: Cipher, rules: Rules) -> str:
     """Encrypt ``branches`` in place; return the MAC (uppercase hex SHA-512)."""
-    digest = hashlib.sha512()
+    digest = sha512()
     mac_only = rules.mac_only_encrypted
     if mac_only:
         digest.update(MAC_ONLY_ENCRYPTED_INIT)
@@ -292,11 +308,12 @@ def encrypt_tree(branches: list[Branch], cipher: Cipher, rules: Rules) -> str:
     return digest.hexdigest().upper()
 
 
-#: Called for encrypted comments that fail to decrypt (sops keeps them as they are).
-CommentWarning = Callable[[tuple[str, ...]], None]
-#: Called with the key path and plaintext of every value (or comment) that was
-#: encrypted in the file: what a CI step must mask.
-SecretSink = Callable[[tuple[str, ...], Any], None]
+if TYPE_CHECKING:
+    #: Called for encrypted comments that fail to decrypt (sops keeps them as they are).
+    CommentWarning = Callable[[tuple[str, ...]], None]
+    #: Called with the key path and plaintext of every value (or comment) that was
+    #: encrypted in the file: what a CI step must mask.
+    SecretSink = Callable[[tuple[str, ...], Any], None]
 
 
 def decrypt_tree(
@@ -309,7 +326,7 @@ def decrypt_tree(
     """Decrypt ``branches`` in place; return the MAC computed over the plaintext.
 
     ``on_secret`` receives every value that was encrypted, once decrypted."""
-    digest = hashlib.sha512()
+    digest = sha512()
     mac_only = rules.mac_only_encrypted
     if mac_only:
         digest.update(MAC_ONLY_ENCRYPTED_INIT)

@@ -97,10 +97,9 @@ def test_the_data_leaf_never_looks_already_encrypted() -> None:
 
 @pytest.mark.e2e
 def test_matches_the_sops_binary(tmp_path: Path) -> None:
-    from support.sops_oracle import SOPS, AgeKeyPair, run_sops
+    from support.sops_oracle import AgeKeyPair, run_sops, skip_without_sops
 
-    if SOPS is None:
-        pytest.skip("sops-binary not installed")
+    skip_without_sops()
     key = AgeKeyPair.generate()
     home = tmp_path / "home"
     home.mkdir()

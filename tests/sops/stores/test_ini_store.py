@@ -528,10 +528,9 @@ ORACLE_CORPUS = {
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", sorted(ORACLE_CORPUS))
 def test_matches_the_sops_binary(name: str, tmp_path: Path) -> None:
-    from support.sops_oracle import SOPS, AgeKeyPair, run_sops
+    from support.sops_oracle import AgeKeyPair, run_sops, skip_without_sops
 
-    if SOPS is None:
-        pytest.skip("sops-binary not installed")
+    skip_without_sops()
     key = AgeKeyPair.generate()
     home = tmp_path / "home"
     home.mkdir()

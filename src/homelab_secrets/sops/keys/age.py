@@ -16,8 +16,11 @@ Nothing here ever includes key material in a message or repr.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
 
 KEY_TYPE = "age"
 SOPS_AGE_KEY = "SOPS_AGE_KEY"
@@ -31,12 +34,18 @@ class AgeError(Exception):
     """A recipient or identity problem. Messages name locations, never keys."""
 
 
-class IdentitySource(NamedTuple):
+class IdentitySource:
     """Where an age identity may come from (for ``doctor``: names, never values)."""
 
-    name: str
-    location: str
-    available: bool
+    __slots__ = ("available", "location", "name")
+
+    def __init__(self, name: str, location: str, available: bool) -> None:
+        self.name = name
+        self.location = location
+        self.available = available
+
+    def __repr__(self) -> str:
+        return f"IdentitySource({self.name!r}, available={self.available})"
 
 
 def _home(environ: Mapping[str, str]) -> str:

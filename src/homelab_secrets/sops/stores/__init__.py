@@ -18,15 +18,24 @@ Metadata travels as plain data:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, Protocol
+import sys
 
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.sops.model import Branch, Value
 
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
+
 FORMATS = ("yaml", "json", "dotenv", "ini", "binary")
 
-_EXTENSIONS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".env": "dotenv", ".ini": "ini"}
+_EXTENSIONS = (
+    (".yaml", "yaml"),
+    (".yml", "yaml"),
+    (".json", "json"),
+    (".env", "dotenv"),
+    (".ini", "ini"),
+)
 
 
 class StoreError(UserError):
@@ -44,26 +53,33 @@ class MetadataNotFound(StoreError):
         super().__init__("sops metadata not found", ExitCode.ERROR_GENERIC)
 
 
-class Store(Protocol):
-    def load_plain(self, data: bytes) -> list[Branch]: ...
+if TYPE_CHECKING:
+    from typing import Protocol
 
-    def load_encrypted(self, data: bytes) -> tuple[list[Branch], dict[str, Any]]: ...
+    class Store(Protocol):
+        def load_plain(self, data: bytes) -> list[Branch]: ...
 
-    def emit_plain(self, branches: list[Branch]) -> bytes: ...
+        def load_encrypted(self, data: bytes) -> tuple[list[Branch], dict[str, Any]]: ...
 
-    def emit_encrypted(self, branches: list[Branch], metadata: Branch) -> bytes: ...
+        def emit_plain(self, branches: list[Branch]) -> bytes: ...
 
-    def emit_value(self, value: Value) -> bytes: ...
+        def emit_encrypted(self, branches: list[Branch], metadata: Branch) -> bytes: ...
 
-    def has_sops_top_level_key(self, branch: Branch) -> bool: ...
+        def emit_value(self, value: Value) -> bytes: ...
+
+        def has_sops_top_level_key(self, branch: Branch) -> bool: ...
+
+else:
+    Store = object  # (only annotations use it: typing costs start-up time)
 
 
 def format_for_path(path: str) -> str:
-    """sops' choice of store from a file name (`cmd/sops/formats`)."""
-    dot = path.rfind(".")
-    slash = path.rfind("/")
-    ext = path[dot:].lower() if dot > slash else ""
-    return _EXTENSIONS.get(ext, "binary")
+    """sops' choice of store from a file name (``cmd/sops/formats``: the
+    path's suffix, case-sensitive: ``X.YAML`` is a binary file to sops)."""
+    for ext, fmt in _EXTENSIONS:
+        if path.endswith(ext):
+            return fmt
+    return "binary"
 
 
 def get_store(fmt: str, **options: Any) -> Store:
@@ -74,6 +90,7 @@ def get_store(fmt: str, **options: Any) -> Store:
     """
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}", ExitCode.USAGE)
-    module = importlib.import_module(f"homelab_secrets.sops.stores.{fmt}_store")
-    store: Store = module.make_store(**options)
+    name = f"homelab_secrets.sops.stores.{fmt}_store"
+    __import__(name)  # (importlib.import_module brings in importlib and warnings)
+    store: Store = sys.modules[name].make_store(**options)
     return store

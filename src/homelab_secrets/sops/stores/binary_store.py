@@ -9,12 +9,14 @@ exactly, without a newline.
 
 from __future__ import annotations
 
-from typing import Any
-
 from homelab_secrets.errors import ExitCode
 from homelab_secrets.sops.model import Branch, Comment
 from homelab_secrets.sops.stores import StoreError
 from homelab_secrets.sops.stores.json_store import JsonStore
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DATA_KEY", "BinaryStore", "make_store"]
 

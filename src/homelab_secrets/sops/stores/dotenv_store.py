@@ -16,8 +16,6 @@ The metadata is appended as sorted ``sops_…`` lines (see :mod:`.flatten`).
 
 from __future__ import annotations
 
-from typing import Any
-
 from homelab_secrets.errors import ExitCode
 from homelab_secrets.sops.model import Branch, Comment, go_type_name
 from homelab_secrets.sops.stores import MetadataNotFound, StoreError
@@ -27,6 +25,10 @@ from homelab_secrets.sops.stores.flatten import (
     unflatten_metadata,
     val_to_string,
 )
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["SOPS_PREFIX", "DotenvStore", "has_sops_keys", "make_store"]
 

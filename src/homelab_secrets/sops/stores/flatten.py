@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
 
 from homelab_secrets.errors import ExitCode
 from homelab_secrets.sops.model import Branch, Comment, GoTime, NilList
 from homelab_secrets.sops.stores import StoreError
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAP_SEPARATOR = "__map_"
 LIST_SEPARATOR = "__list_"

@@ -28,7 +28,6 @@ metadata is a last ``[sops]`` section (see :mod:`.flatten`).
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from homelab_secrets.errors import ExitCode
 from homelab_secrets.sops.model import Branch, Comment
@@ -39,6 +38,10 @@ from homelab_secrets.sops.stores.flatten import (
     unflatten_metadata,
     val_to_string,
 )
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DEFAULT_SECTION", "IniStore", "make_store"]
 

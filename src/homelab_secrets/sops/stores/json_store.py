@@ -22,7 +22,6 @@ import json
 import math
 import re
 from json.encoder import encode_basestring
-from typing import Any
 
 from homelab_secrets.errors import ExitCode
 from homelab_secrets.sops.model import Branch, Comment, GoTime, NilList, go_type_name
@@ -33,6 +32,10 @@ from homelab_secrets.sops.stores.flatten import (
     json_kind,
     shortest_digits,
 )
+
+TYPE_CHECKING = False  # (importing typing costs start-up time; decrypt races sops)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["JsonStore", "format_json_float", "json_string", "make_store"]
 
@@ -95,6 +98,30 @@ class _FloatLiteral(float):
 
 _PLAIN_DECODER = json.JSONDecoder(parse_float=_FloatLiteral, parse_constant=_bad_constant)
 
+#: Go's ``encoding/json`` scanner stops at 10,000 nested objects and arrays
+#: (``maxNestingDepth``); sops meets it when it indents what it writes.
+MAX_NESTING_DEPTH = 10_000
+
+
+def _raw_decode(decoder: json.JSONDecoder, text: str, start: int) -> tuple[Any, int]:
+    """``decoder.raw_decode``; past the C scanner's recursion limit, with the
+    pure-Python scanner (which :mod:`homelab_secrets.sops.deep` can take as
+    deep as sops goes: its RecursionError makes it run again deeper)."""
+    try:
+        return decoder.raw_decode(text, start)
+    except RecursionError:
+        pass
+    from json.scanner import py_make_scanner  # type: ignore[attr-defined]
+
+    deep = json.JSONDecoder(
+        object_pairs_hook=decoder.object_pairs_hook,
+        parse_float=decoder.parse_float,
+        parse_int=decoder.parse_int,
+        parse_constant=decoder.parse_constant,
+    )
+    deep.scan_once = py_make_scanner(deep)  # type: ignore[attr-defined]
+    return deep.raw_decode(text, start)
+
 
 def make_store(indent: int = -1, **_: Any) -> JsonStore:
     return JsonStore(indent)
@@ -127,15 +154,15 @@ def _parse_tree(text: str, had_invalid_utf8: bool) -> Branch:
         if first == "[":
             raise StoreError("Expected JSON object start, got delimiter [ instead")
         try:
-            value, _ = _TREE_DECODER.raw_decode(text, start)
+            value, _ = _raw_decode(_TREE_DECODER, text, start)
         except (json.JSONDecodeError, _BadConstant, _NumberOutOfRange) as exc:
             raise _translate_parse_error(exc) from None
         raise StoreError(
             f"Expected JSON object start, got a value of type {go_type_name(value)} instead"
         )
     try:
-        branch, _ = _TREE_DECODER.raw_decode(text, start)
-    except (json.JSONDecodeError, _BadConstant, _NumberOutOfRange, RecursionError) as exc:
+        branch, _ = _raw_decode(_TREE_DECODER, text, start)
+    except (json.JSONDecodeError, _BadConstant, _NumberOutOfRange) as exc:
         raise _translate_parse_error(exc) from None
     if had_invalid_utf8 or _SURROGATE_ESCAPE.search(text):
         branch = _replace_surrogates(branch)
@@ -149,9 +176,7 @@ def _translate_parse_error(exc: Exception) -> StoreError:
         return StoreError(_syntax_message(exc))
     if isinstance(exc, _BadConstant):
         return StoreError(f"invalid character '{exc.first}' looking for beginning of value")
-    if isinstance(exc, _NumberOutOfRange):
-        return StoreError("json: cannot unmarshal number into Go value of type float64")
-    return StoreError("exceeded max depth")
+    return StoreError("json: cannot unmarshal number into Go value of type float64")
 
 
 def _fix_string(text: str) -> str:
@@ -173,10 +198,39 @@ def _replace_surrogates(value: Any) -> Any:
     return value
 
 
+def _decode_whole(text: str) -> Any:
+    """``json.Unmarshal``'s syntax check: one value and nothing but
+    whitespace after it (``JSONDecoder.decode``, deep documents included)."""
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    document, end = _raw_decode(_PLAIN_DECODER, text, start)
+    rest = len(text) - len(text[end:].lstrip(_WHITESPACE))
+    if rest != len(text):
+        raise json.JSONDecodeError("Extra data", text, rest)
+    return document
+
+
+def unmarshal(data: bytes) -> Any:
+    """``json.Unmarshal(data, &interface{})`` with sops' JSON store for
+    objects: a :class:`Branch` (keys in order), a ``list``, a ``float`` (every
+    number), a ``str``, a ``bool`` or ``None``.  :class:`StoreError` (no
+    content quoted) when it is not one JSON value."""
+    text, invalid = _decode_text(data)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _raw_decode(_TREE_DECODER, text, start)
+    except (json.JSONDecodeError, _BadConstant, _NumberOutOfRange) as exc:
+        raise _translate_parse_error(exc) from None
+    if len(text[end:].lstrip(_WHITESPACE)):
+        raise StoreError("invalid character after top-level value")
+    if invalid or _SURROGATE_ESCAPE.search(text):
+        value = _replace_surrogates(value)
+    return value
+
+
 def _metadata_from_document(text: str) -> dict[str, Any]:
     """sops' first pass: ``json.Unmarshal(in, &stores.SopsFile{})``."""
     try:
-        document = _PLAIN_DECODER.decode(text)
+        document = _decode_whole(text)
     except json.JSONDecodeError as exc:
         raise StoreError(
             f"Error unmarshalling input json: {_syntax_message(exc)}", ExitCode.ERROR_GENERIC
@@ -186,10 +240,6 @@ def _metadata_from_document(text: str) -> dict[str, Any]:
             f"Error unmarshalling input json: invalid character '{exc.first}' looking for "
             "beginning of value",
             ExitCode.ERROR_GENERIC,
-        ) from None
-    except RecursionError:
-        raise StoreError(
-            "Error unmarshalling input json: exceeded max depth", ExitCode.ERROR_GENERIC
         ) from None
     if not isinstance(document, dict):
         raise StoreError(
@@ -286,6 +336,12 @@ def _json_string_invalid_utf8(raw: bytes) -> str:
     return _SURROGATE.sub(lambda _m: "\\ufffd", out)
 
 
+class _TooDeep(Exception):
+    def __init__(self, opener: str) -> None:
+        super().__init__(opener)
+        self.opener = opener
+
+
 class _Emitter:
     __slots__ = ("newlines", "unit")
 
@@ -341,6 +397,8 @@ class _Emitter:
             )
 
     def emit_branch(self, branch: Branch, out: list[str], depth: int) -> None:
+        if depth >= MAX_NESTING_DEPTH:
+            raise _TooDeep("{")
         inner = self.newline(depth + 1)
         separator = inner
         empty = True
@@ -366,6 +424,8 @@ class _Emitter:
             out.append("}")
 
     def emit_list(self, items: list[Any], out: list[str], depth: int) -> None:
+        if depth >= MAX_NESTING_DEPTH:
+            raise _TooDeep("[")
         inner = self.newline(depth + 1)
         separator = inner
         empty = True
@@ -460,9 +520,10 @@ class JsonStore:
                 f"{context}{wrapped}json: unsupported value: {exc.what}",
                 ExitCode.ERROR_DUMPING_TREE,
             ) from None
-        except RecursionError:
+        except _TooDeep as exc:  # json.Indent's scanner, on what Marshal wrote
             raise StoreError(
-                f"{context}the tree is nested too deeply", ExitCode.ERROR_DUMPING_TREE
+                f"{context}invalid character '{exc.opener}' exceeded max depth",
+                ExitCode.ERROR_DUMPING_TREE,
             ) from None
         return "".join(out).encode("utf-8")
 
