@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -394,3 +395,90 @@ def test_copies_follow_the_sops_yaml_store_options_like_decrypt_and_sops(
     assert run_ours(args, cwd=workspace, home=home, env=env).stdout == copy
     if SOPS is not None:
         assert run_sops(args, cwd=workspace, home=home, env=env).stdout == copy
+
+
+# ---------------------------------------------------------------- minimal diffs
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def _reencrypt(tmp_path: Path, root: Path, recipients: list[str], environ: dict[str, str]) -> None:
+    from homelab_secrets.commands import sops_encrypt
+
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(environ)
+    try:
+        sops_encrypt.encrypt_job(
+            ("env/prd.enc.yaml",),
+            recipients,
+            in_place=True,
+            output_dir=tmp_path / "unused",
+            manifest_dir=tmp_path / "state",
+            root=root,
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def test_a_file_decrypted_in_place_is_encrypted_again_with_its_data_key(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """sops-decrypt in place, change one value, sops-encrypt in place in a step
+    without any age key: only that value, lastmodified and mac change."""
+    target = workspace / "env" / "prd.enc.yaml"
+    before = _lines(target)
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
+    state = tmp_path / "state"
+    kept = [p.name for p in state.iterdir()]
+    assert any(n.startswith("datakey-") for n in kept)
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in state.iterdir())
+    target.write_text(target.read_text().replace("pw-Secret-1", "pw-Secret-changed"))
+    time.sleep(1.05)  # a new lastmodified (seconds)
+    _reencrypt(tmp_path, workspace, [RECIPIENT], {"HOME": "/nonexistent"})  # no age key here
+    after = _lines(target)
+    assert len(after) == len(before)
+    changed = [b.split(":", 1)[0].strip() for b, a in zip(before, after, strict=True) if a != b]
+    assert changed == ["password", "lastmodified", "mac"]
+    result = engine.decrypt(target.read_bytes(), "yaml", _ids)
+    assert b"pw-Secret-changed" in get_store("yaml").emit_plain(result.branches)
+    assert not any(p.name.startswith(("datakey-", "original-")) for p in state.iterdir())
+
+
+def test_new_recipients_get_a_new_data_key(workspace: Path, tmp_path: Path) -> None:
+    """A recipient removed (or added) must not keep the old data key."""
+    target = workspace / "env" / "prd.enc.yaml"
+    before = _lines(target)
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
+    other = str(pyrage.x25519.Identity.generate().to_public())
+    _reencrypt(tmp_path, workspace, [RECIPIENT, other], {"HOME": "/nonexistent"})
+    after = _lines(target)
+    unchanged = [a for a, b in zip(after, before, strict=False) if a == b and "ENC[" in a]
+    assert unchanged == []
+
+
+def test_without_a_kept_key_the_environment_s_age_key_opens_the_original(
+    workspace: Path, tmp_path: Path
+) -> None:
+    target = workspace / "env" / "prd.enc.yaml"
+    before = _lines(target)
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
+    for sidecar in (tmp_path / "state").glob("datakey-*"):
+        sidecar.unlink()  # e.g. a manifest written before keys were kept
+    _reencrypt(tmp_path, workspace, [RECIPIENT], ENV)
+    after = _lines(target)
+    assert after[:6] == before[:6]  # every value's ciphertext: unchanged
+
+
+def test_cleanup_restores_the_original_bytes_and_forgets_the_key(
+    workspace: Path, tmp_path: Path
+) -> None:
+    target = workspace / "env" / "prd.enc.yaml"
+    original = target.read_bytes()
+    decrypt_job(options(tmp_path, files=("env/prd.enc.yaml",), in_place=True), ENV, workspace)
+    assert target.read_bytes() != original
+    report = manifest.cleanup(manifest.Manifest(tmp_path / "state"))
+    assert report.restored == [str(target)]
+    assert target.read_bytes() == original  # same data key, same ciphertexts
+    assert not (tmp_path / "state").exists()

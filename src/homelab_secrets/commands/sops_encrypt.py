@@ -84,7 +84,13 @@ def encrypt_job(
     from homelab_secrets.secrets.manifest import Manifest, forget_in_place
 
     targets = sopsfiles.resolve_files(files, root)
-    sealed = sopsfiles.encrypt_files(targets, recipients, sopsfiles.find_workspace_config(root))
+    sealed = sopsfiles.encrypt_files(
+        targets,
+        recipients,
+        sopsfiles.find_workspace_config(root),
+        manifest=Manifest(manifest_dir),  # files decrypted in place keep their data key
+        environ=os.environ,
+    )
     written: list[tuple[str, str]] = []
     for item in sealed:
         dest = item.target.path if in_place else output_dir / item.target.rel

@@ -9,6 +9,12 @@ restores files it changed in place (content, mode and, where allowed, owner).
 
 The manifest lives under ``$RUNNER_TEMP`` in Actions (composite actions have
 no post step: ``actions/sops-cleanup`` runs ``cleanup`` at the end of the job).
+
+A SOPS file decrypted in place keeps, beside the copy of its original, its
+data key (``0600`` like everything here, removed with the copy): so that
+``sops-encrypt`` can encrypt it again the way ``sops edit`` does, with the
+same data key and the same ciphertext for every value that did not change
+(:meth:`Manifest.original_of`), even in a later step that has no age key.
 """
 
 from __future__ import annotations
@@ -25,6 +31,18 @@ from homelab_secrets.errors import UserError
 from homelab_secrets.fsutil import PRIVATE_DIR, Ownership, write_atomic
 
 MANIFEST_NAME = "manifest.jsonl"
+
+#: Data keys of the SOPS files this process decrypted (resolved path → key),
+#: for :func:`write_plan` to keep beside the original of a file it decrypts
+#: in place.  Memory only; :func:`remember_data_key` fills it.
+_DATA_KEYS: dict[str, bytes] = {}
+
+
+def remember_data_key(path: Path, data_key: bytes) -> None:
+    """The decrypt path tells us a file's data key, in case the job writes
+    the file in place (see the module docstring)."""
+    if data_key:
+        _DATA_KEYS[str(path.resolve())] = data_key
 
 
 # ---------------------------------------------------------------- manifest
@@ -60,12 +78,15 @@ class Manifest:
         kind: str,
         original: Path | None = None,
         ownership: Ownership | None = None,
+        data_key: Path | None = None,
     ) -> dict[str, Any]:
         """Append one entry (before the file is written) and return it."""
         self._ensure()
         entry: dict[str, Any] = {"path": str(path), "kind": kind}
         if original is not None:
             entry["original"] = str(original)
+        if data_key is not None:
+            entry["data_key"] = str(data_key)
         if ownership is not None:
             entry.update(mode=ownership.mode, uid=ownership.uid, gid=ownership.gid)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -79,11 +100,39 @@ class Manifest:
     def save_original(self, path: Path) -> Path:
         """Keep a copy of an encrypted file about to be decrypted in place."""
         self._ensure()
-        import hashlib
-
-        copy = self.directory / ("original-" + hashlib.sha256(str(path).encode()).hexdigest()[:24])
+        copy = self.directory / ("original-" + _path_hash(path))
         write_atomic(str(copy), path.read_bytes(), mode=0o600)
         return copy
+
+    def save_data_key(self, path: Path) -> Path | None:
+        """Keep the data key of ``path`` (if this process decrypted it) beside
+        its original; ``None`` when there is none to keep."""
+        key = _DATA_KEYS.get(str(path.resolve()))
+        if key is None:
+            return None
+        self._ensure()
+        sidecar = self.directory / ("datakey-" + _path_hash(path))
+        write_atomic(str(sidecar), key, mode=0o600)
+        return sidecar
+
+    def original_of(self, path: Path) -> tuple[bytes, bytes | None] | None:
+        """The encrypted original of a file decrypted in place, and its data
+        key when it was kept (``None`` when the file was not decrypted in
+        place, or its original is gone)."""
+        target = str(path)
+        for entry in reversed(self.entries()):
+            if entry["path"] != target or entry.get("kind") != "in-place":
+                continue
+            try:
+                original = Path(entry["original"]).read_bytes()
+            except (KeyError, OSError, TypeError):
+                return None
+            key: bytes | None = None
+            if isinstance(entry.get("data_key"), str):
+                with contextlib.suppress(OSError):
+                    key = Path(entry["data_key"]).read_bytes()
+            return original, key
+        return None
 
     def entries(self) -> list[dict[str, Any]]:
         try:
@@ -104,6 +153,21 @@ class CleanupReport:
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+
+
+def _path_hash(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(str(path).encode()).hexdigest()[:24]
+
+
+def _forget_sidecars(entry: dict[str, Any]) -> None:
+    """Remove what an in-place entry kept: the original's copy, its data key."""
+    for field_name in ("original", "data_key"):
+        value = entry.get(field_name)
+        if isinstance(value, str):
+            with contextlib.suppress(OSError):
+                Path(value).unlink()
 
 
 def cleanup(manifest: Manifest, entries: Iterable[dict[str, Any]] | None = None) -> CleanupReport:
@@ -131,8 +195,8 @@ def cleanup(manifest: Manifest, entries: Iterable[dict[str, Any]] | None = None)
                     )
                     if isinstance(mode, int):
                         Ownership(mode, int(entry["uid"]), int(entry["gid"])).restore(str(path))
-                    original.unlink()
                     report.restored.append(str(path))
+                _forget_sidecars(entry)  # (a data key without its original too)
                 continue
             if path.exists() or path.is_symlink():
                 path.unlink()
@@ -186,7 +250,10 @@ def write_plan(plan: WritePlan, manifest: Manifest) -> None:
             if kind == "in-place":
                 ownership = Ownership.of(str(path))
                 original = manifest.save_original(path)
-                done.append(manifest.record(path, kind, original, ownership))
+                entry = manifest.record(
+                    path, kind, original, ownership, manifest.save_data_key(path)
+                )
+                done.append(entry)
                 write_atomic(str(path), data, mode=0o600, follow_symlinks=True)
             else:
                 _make_private_parents(path, manifest, done)
@@ -206,8 +273,7 @@ def forget_in_place(manifest: Manifest, paths: Iterable[Path]) -> None:
     if len(keep) == len(entries):
         return
     for entry in entries:
-        if entry["path"] in drop and entry.get("original"):
-            with contextlib.suppress(OSError):
-                Path(entry["original"]).unlink()
+        if entry["path"] in drop:
+            _forget_sidecars(entry)
     text = "".join(json.dumps(e) + "\n" for e in keep)
     write_atomic(str(manifest.path), text.encode("utf-8"), mode=0o600)

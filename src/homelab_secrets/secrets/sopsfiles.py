@@ -10,7 +10,10 @@
   environment name, see :func:`entries`), and a mask for every value that
   was encrypted.  A failure in any file fails them all, naming the file;
 * :func:`encrypt_files`: the other way, through the one encrypt path, each
-  file with its ``.sops.yaml`` creation rule or the recipients given.
+  file with its ``.sops.yaml`` creation rule or the recipients given; a file
+  this job decrypted in place keeps its original data key and the ciphertext
+  of every value that did not change (a minimal ``git diff``), as long as its
+  keys are the same (the manifest kept the original and its data key).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from homelab_secrets.secrets.model import Entry, Mask, Source
 from homelab_secrets.sops.model import Branch, Comment, GoTime
 
 if TYPE_CHECKING:
+    from homelab_secrets.secrets.manifest import Manifest
     from homelab_secrets.sops.config import SopsConfig
 
 _ENV_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -188,6 +192,7 @@ def decrypt_sources(
     targets: Sequence[Target], environ: Mapping[str, str], config: SopsConfig | None
 ) -> list[Source]:
     """Decrypt every target in memory (sops' output bytes), or fail naming the file."""
+    from homelab_secrets.secrets.manifest import remember_data_key
     from homelab_secrets.sops import engine, pipeline
     from homelab_secrets.sops.stores import format_for_path
     from homelab_secrets.sops.tree import format_path
@@ -205,6 +210,7 @@ def decrypt_sources(
                 identities=identities,
                 collect_secrets=True,
             )
+        remember_data_key(target.path, plain.data_key)  # for an in-place decrypt
         masks = []
         for key_path, value in plain.secrets:
             text = secret_text(value)
@@ -257,20 +263,41 @@ class SealedFile:
 
 
 def encrypt_files(
-    targets: Sequence[Target], recipients: Sequence[str], config: SopsConfig | None
+    targets: Sequence[Target],
+    recipients: Sequence[str],
+    config: SopsConfig | None,
+    *,
+    manifest: Manifest | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[SealedFile]:
     """Encrypt every target in memory with ``recipients`` (else its matching
-    creation rule in ``config``).  A failure in any file writes nothing."""
-    from homelab_secrets.sops import pipeline
+    creation rule in ``config``).  A failure in any file writes nothing.
+
+    A target that ``manifest`` says was decrypted in place is encrypted with
+    its original's data key (kept there, else recovered with the age
+    identities of ``environ``) when its keys did not change: unchanged values
+    keep their ciphertext."""
+    from homelab_secrets.sops import engine, pipeline
     from homelab_secrets.sops.stores import format_for_path
 
+    identities = engine.environment_identities(environ)
     out: list[SealedFile] = []
     for target in targets:
         fmt = format_for_path(target.rel)
+        previous = None
+        kept = manifest.original_of(target.path) if manifest is not None else None
+        if kept is not None:
+            original, data_key = kept
+            previous = pipeline.Previous(original, fmt, data_key=data_key, identities=identities)
         with about(target.rel):
             plan = pipeline.plan_encryption(config, str(target.path), age=recipients)
             data = pipeline.encrypt(
-                _read(target), in_fmt=fmt, out_fmt=fmt, plan=plan, config=config
+                _read(target),
+                in_fmt=fmt,
+                out_fmt=fmt,
+                plan=plan,
+                config=config,
+                previous=previous,
             )
         out.append(SealedFile(target, data))
     return out
