@@ -79,6 +79,12 @@ RESULT_RE = re.compile(r"^\[(?P<job>[^\]]+)\]\s+\| RESULT (?P<key>[\w.-]+)=(?P<v
 
 UNDER_TEST = ".github/workflows/_under_test.yml"
 
+#: actions/cache as every action pins it (their wheel cache steps); act has no
+#: cache server offline, so run_act maps it to the stand-in in
+#: tests/fakes/actions_cache/ (entries under $HOMELAB_SECRETS_TEST_ACTIONS_CACHE).
+ACTIONS_CACHE = "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830"
+ACTIONS_CACHE_STUB = Path(__file__).resolve().parent / "fakes" / "actions_cache"
+
 
 @dataclass
 class ActRun:
@@ -187,7 +193,7 @@ def run_act(
         cmd += ["--env", f"{key}={value}"]
     for key, value in (inputs or {}).items():
         cmd += ["--input", f"{key}={value}"]
-    for ref, path in (local_repositories or {}).items():
+    for ref, path in {ACTIONS_CACHE: ACTIONS_CACHE_STUB, **(local_repositories or {})}.items():
         cmd += ["--local-repository", f"{ref}={path}"]
     cmd += list(extra)
     process_env = bootstrap_env(

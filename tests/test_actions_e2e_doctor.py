@@ -128,5 +128,5 @@ def test_doctor_action_builds_its_venv_in_the_runner_tool_cache(tmp_path: Path) 
     run = run_act(repo, "push", cache=None, secrets={"TEST_AGE_KEY": "unused-here"})
     assert run.returncode == 0, run.log
     assert "::group::homelab-secrets: setting up Python environment" in run.log
-    assert "/act-cache/tool_cache/homelab-secrets/v1-" in run.log, run.log
+    assert "/act-cache/tool_cache/homelab-secrets/v2-" in run.log, run.log
     assert run.results()["doctor"]["healthy"] == "true"

@@ -34,7 +34,7 @@ def _errors(proc: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 def _venvs(cache: Path) -> list[Path]:
-    return sorted(p for p in cache.glob("v1-*") if p.is_dir())
+    return sorted(p for p in cache.glob("v2-*") if p.is_dir())
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_caller_shell_is_left_clean(tmp_path: Path, tools: Path, prebuilt: Path)
     proc = source_bootstrap(
         env,
         "declare -F | grep -c _homelab_secrets || true\n"
-        "for v in root lock python key hash venv dir cand out status; do"
+        "for v in root lock python key hash venv dir cand out status subset platform wheels; do"
         ' [ -z "${!v+x}" ] || echo "LEAKED $v"; done\n'
         "case $- in *e*) echo ERREXIT-KEPT;; esac",
     )
@@ -165,7 +165,7 @@ def test_cold_start_builds_once_and_marks_completion_last(tmp_path: Path, tools:
     proc = source_bootstrap(env, f'{REPORT}\n"$HOMELAB_SECRETS_PYTHON" -c "import yaml, pyrage"')
     assert proc.returncode == 0, proc.stderr
     (venv,) = _venvs(cache)
-    assert re.fullmatch(r"v1-[0-9a-f]{16}-cpython-\d+\.\d+\.\d+t?", venv.name)
+    assert re.fullmatch(r"v2-[0-9a-f]{16}-cpython-\d+\.\d+\.\d+t?", venv.name)
     assert (venv / ".homelab-secrets-complete").read_text().strip() in venv.name
     assert "::group::homelab-secrets: setting up Python environment" in proc.stderr
     assert "::endgroup::" in proc.stderr
@@ -201,18 +201,39 @@ def test_concurrent_steps_build_one_venv(tmp_path: Path, tools: Path) -> None:
     assert len(_venvs(cache)) == 1
 
 
-def test_a_changed_lock_gets_its_own_venv(tmp_path: Path, tools: Path, prebuilt: Path) -> None:
+def _checkout(tmp_path: Path) -> Path:
     checkout = tmp_path / "checkout"
     for part in ("scripts", "src", "requirements"):
         shutil.copytree(ROOT / part, checkout / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return checkout
+
+
+def test_a_changed_pin_gets_its_own_venv_a_comment_does_not(
+    tmp_path: Path, tools: Path, prebuilt: Path
+) -> None:
+    """The venv is keyed on the subset's lock lines (pins and hashes), not on
+    the file: the lock's comments and annotations change nothing."""
+    checkout = _checkout(tmp_path)
     cache = tmp_path / "cache"
     _place(prebuilt, cache)
     lock = checkout / "requirements" / "lock.txt"
-    lock.write_text(lock.read_text() + "# a comment changes the hash\n")
     env = bootstrap_env(tools, HOMELAB_SECRETS_CACHE=str(cache))
+    lock.write_text(lock.read_text() + "# a comment changes nothing\n")
     proc = source_bootstrap(env, REPORT, root=checkout)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # warm: the same venv
     assert _report(proc)["PP"] == str(checkout / "src")
+    assert len(_venvs(cache)) == 1
+    # one hash line more for pyyaml: a new venv for "all"
+    text = lock.read_text()
+    lock.write_text(
+        text.replace(
+            "pyyaml==6.0.4 \\\n", "pyyaml==6.0.4 \\\n    --hash=sha256:" + "0" * 64 + " \\\n", 1
+        )
+    )
+    assert lock.read_text() != text
+    proc = source_bootstrap(env, REPORT, root=checkout)
+    assert proc.returncode == 0, proc.stderr
     assert len(_venvs(cache)) == 2
 
 
@@ -274,7 +295,7 @@ def test_a_failed_install_leaves_no_venv_and_one_error(tmp_path: Path, tools: Pa
     proc = source_bootstrap(env, "echo SHOULD-NOT-RUN")
     assert proc.returncode == 1
     (line,) = _errors(proc)
-    assert "could not install requirements/lock.txt with uv" in line
+    assert "could not install requirements/lock.txt (all) with uv" in line
     assert "::group::" in proc.stderr
     assert "::endgroup::" in proc.stderr
     assert _venvs(cache) == []
@@ -331,8 +352,8 @@ def _python310() -> str | None:
 @pytest.mark.slow
 @pytest.mark.skipif(_python310() is None, reason="no runnable Python 3.10 here")
 def test_python_310_gets_its_own_venv_and_runs_doctor(tmp_path: Path, tools: Path) -> None:
-    """The oldest supported Python: the lock resolves for it (github-action-utils
-    1.1.0 there) and the package runs."""
+    """The oldest supported Python: the lock resolves for it (exceptiongroup,
+    pycparser 3.11 there) and the package runs."""
     env = bootstrap_env(
         tools,
         HOMELAB_SECRETS_CACHE=str(tmp_path / "cache"),
