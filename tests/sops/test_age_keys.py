@@ -133,3 +133,16 @@ def test_identity_sources_report_names_and_presence_never_values(key, tmp_path):
 def test_bad_recipients_are_refused(bad):
     with pytest.raises(age.AgeError):
         age.parse_recipient(bad)
+
+
+def test_the_user_keys_file_is_where_sops_looks_on_each_platform() -> None:
+    from homelab_secrets.sops.keys.age import user_config_keys_path
+
+    home = {"HOME": "/home/u"}
+    assert user_config_keys_path(home, "linux") == "/home/u/.config/sops/age/keys.txt"
+    assert user_config_keys_path(home, "darwin") == (
+        "/home/u/Library/Application Support/sops/age/keys.txt"
+    )
+    xdg = {**home, "XDG_CONFIG_HOME": "/x"}
+    assert user_config_keys_path(xdg, "darwin") == "/x/sops/age/keys.txt"
+    assert user_config_keys_path(xdg, "linux") == "/x/sops/age/keys.txt"

@@ -52,9 +52,17 @@ def _home(environ: Mapping[str, str]) -> str:
     return environ.get("HOME") or os.path.expanduser("~")
 
 
-def user_config_keys_path(environ: Mapping[str, str]) -> str:
-    """``os.UserConfigDir()/sops/age/keys.txt`` on Linux."""
-    base = environ.get("XDG_CONFIG_HOME") or os.path.join(_home(environ), ".config")
+def user_config_keys_path(environ: Mapping[str, str], platform: str | None = None) -> str:
+    """sops' ``getUserConfigDir()/sops/age/keys.txt``: ``$XDG_CONFIG_HOME``
+    when set, else Go's ``os.UserConfigDir()``: ``~/Library/Application
+    Support`` on macOS, ``~/.config`` elsewhere."""
+    import sys
+
+    base = environ.get("XDG_CONFIG_HOME")
+    if not base:
+        darwin = (platform or sys.platform) == "darwin"
+        sub = ("Library", "Application Support") if darwin else (".config",)
+        base = os.path.join(_home(environ), *sub)
     return os.path.join(base, *USER_CONFIG_PATH)
 
 
