@@ -58,7 +58,7 @@ def open_store(
         _provider.say(opened.notes)
         if opened.provider is None:  # pragma: no cover - open_provider sets it
             raise RuntimeError("the provider was not opened")
-        yield KeyStore(opened.provider, args.age_key_secret)  # type: ignore[arg-type]
+        yield KeyStore(_provider.writable(opened.provider), args.age_key_secret)
     finally:
         opened.close()
 

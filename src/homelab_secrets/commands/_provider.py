@@ -28,7 +28,7 @@ import argparse
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from homelab_secrets import gha
 from homelab_secrets.errors import ExitCode, UserError
@@ -38,7 +38,7 @@ from homelab_secrets.secrets.model import Mask
 if TYPE_CHECKING:
     import httpx
 
-    from homelab_secrets.providers.base import Fetched, Provider
+    from homelab_secrets.providers.base import Fetched, Provider, WritableProvider
     from homelab_secrets.providers.fallback import FallbackCache
     from homelab_secrets.providers.http import RetryPolicy
 
@@ -164,6 +164,14 @@ def settings_from_inputs(inputs: ProviderInputs) -> ProviderSettings:
         client_secret=inputs.infisical_client_secret,
         use_cli_login=False,
     )
+
+
+def writable(provider: Provider | None) -> WritableProvider:
+    """``provider`` as one that can store secrets (``init``, ``rekey``, ``migrate``)."""
+    if provider is None or not callable(getattr(provider, "set_secrets", None)):
+        kind = getattr(provider, "kind", "this provider")
+        raise UserError(f"{kind} cannot store secrets here", ExitCode.USAGE)
+    return cast("WritableProvider", provider)
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, allow_none: bool = False) -> None:

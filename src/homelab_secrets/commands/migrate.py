@@ -19,7 +19,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from homelab_secrets import gha
 from homelab_secrets.commands import _provider
@@ -27,8 +27,7 @@ from homelab_secrets.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
     from homelab_secrets.migrate.mapping import Mapping as Route
-    from homelab_secrets.migrate.runner import Writable
-    from homelab_secrets.providers.base import Provider
+    from homelab_secrets.providers.base import Provider, WritableProvider
 
 NAME = "migrate"
 HELP = "copy Doppler configs into Infisical: idempotent, verified by fingerprints, never deletes"
@@ -159,9 +158,9 @@ def _target_settings(args: argparse.Namespace, route: Route) -> _provider.Provid
 @contextlib.contextmanager
 def _open_writable(
     settings: _provider.ProviderSettings, environ: Mapping[str, str]
-) -> Iterator[Writable]:
+) -> Iterator[WritableProvider]:
     with _open(settings, environ) as provider:
-        yield cast("Writable", provider)  # InfisicalProvider: fetch + set_secrets
+        yield _provider.writable(provider)
 
 
 @contextlib.contextmanager

@@ -26,20 +26,12 @@ from homelab_secrets.errors import UserError
 from homelab_secrets.migrate import diff as diffs
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping as Map
-
     from homelab_secrets.migrate.mapping import Mapping
-    from homelab_secrets.providers.base import Fetched
+    from homelab_secrets.providers.base import Fetched, WritableProvider
 
 
 class Readable(Protocol):
     def fetch(self) -> Fetched: ...
-
-
-class Writable(Protocol):
-    def fetch(self) -> Fetched: ...
-
-    def set_secrets(self, values: Map[str, str], /) -> object: ...
 
 
 @dataclass
@@ -70,7 +62,7 @@ class Migration:
     """How to migrate (see the module docstring)."""
 
     open_source: Callable[[Mapping], AbstractContextManager[Readable]]
-    open_target: Callable[[Mapping], AbstractContextManager[Writable]]
+    open_target: Callable[[Mapping], AbstractContextManager[WritableProvider]]
     key: bytes
     dry_run: bool = False
     accept_trimmed: bool = False

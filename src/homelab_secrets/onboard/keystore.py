@@ -12,29 +12,18 @@ Messages name the manager's scope and the secret's name, never the value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from homelab_secrets.errors import ExitCode, UserError
 
 if TYPE_CHECKING:
-    from homelab_secrets.providers.base import Fetched
-
-
-class SecretsManager(Protocol):
-    """What this module needs of a provider."""
-
-    def describe(self) -> str: ...
-
-    def fetch(self) -> Fetched: ...
-
-    def set_secrets(self, values: Mapping[str, str], /) -> object: ...
+    from homelab_secrets.providers.base import WritableProvider
 
 
 class KeyStore:
     """The secret ``name`` in ``manager``."""
 
-    def __init__(self, manager: SecretsManager, name: str) -> None:
+    def __init__(self, manager: WritableProvider, name: str) -> None:
         if not name or any(ch.isspace() for ch in name) or name.startswith("DOPPLER_"):
             raise UserError(
                 f"{name!r} cannot hold the age key: give a name without spaces that does not "

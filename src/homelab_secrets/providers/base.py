@@ -47,3 +47,12 @@ class Provider(Protocol):
         """Every secret of the scope.  Raises
         :class:`~homelab_secrets.providers.http.ProviderError` on failure."""
         ...
+
+
+class WritableProvider(Provider, Protocol):
+    """A provider that can also store secrets (Doppler with a read/write
+    token, Infisical): what ``init``, ``rekey`` and ``migrate`` write to."""
+
+    def set_secrets(self, values: Mapping[str, str], /) -> object:
+        """Create or update ``values`` (name -> value); other secrets stay."""
+        ...
