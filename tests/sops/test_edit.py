@@ -265,6 +265,15 @@ def test_a_new_file_follows_the_creation_rule_and_opens_in_sops(repo: Repo) -> N
     assert repo.decrypt_with_sops("fresh.yaml") == b"user: me\npassword: hidden\n"
 
 
+def _default_signals() -> None:
+    """In the child, before exec: SIGINT and SIGQUIT as a terminal's shell
+    leaves them.  A background job of a shell without job control (a CI
+    script run with `&`) ignores them, an ignored signal stays ignored across
+    exec, and the editor would then never see the Ctrl-C this test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def _ours_in_background(repo: Repo, target: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "homelab_secrets", "edit", target],
@@ -274,6 +283,7 @@ def _ours_in_background(repo: Repo, target: str, env: dict[str, str]) -> subproc
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=_default_signals,  # noqa: PLW1509 (no threads start before exec here)
     )
 
 

@@ -119,18 +119,26 @@ def run_child(
     it cannot be started."""
     sys.stdout.flush()
     sys.stderr.flush()
-    child = subprocess.Popen(list(argv), env=dict(env) if env is not None else None)
     if background:
+        subprocess.Popen(list(argv), env=dict(env) if env is not None else None)
         return 0
     interrupted = False
     deferred = None
     if _main_thread():
+        # before the child starts: a Ctrl-C from then on waits for the child
+        # (there is no moment where it would end us with the child running)
 
         def defer(_signum: int, _frame: object) -> None:
             nonlocal interrupted
             interrupted = True
 
         deferred = signal.signal(signal.SIGINT, defer)
+    try:
+        child = subprocess.Popen(list(argv), env=dict(env) if env is not None else None)
+    except BaseException:
+        if deferred is not None:
+            signal.signal(signal.SIGINT, deferred)
+        raise
     try:
         code = child.wait()
     except BaseException:
