@@ -387,10 +387,15 @@ def rotate(
     ignore_mac: bool = False,
     add_age: Sequence[str] = (),
     rm_age: Sequence[str] = (),
+    key_groups: list[list[MasterKey]] | None = None,
+    shamir_threshold: int | None = None,
 ) -> bytes:
     """sops' ``rotate``: a new data key, every value encrypted again with it,
     recipients added to the first key group or removed; the ``version``
-    stays as it was, as with sops."""
+    stays as it was, as with sops.  ``key_groups`` (and ``shamir_threshold``)
+    replace the file's own (``rekey``: the recipients ``.sops.yaml`` lists
+    now).  Only age keys can be wrapped for: a PGP/KMS key among the groups
+    is refused, naming it."""
     return deep.run(
         _rotate,
         data,
@@ -401,6 +406,8 @@ def rotate(
         ignore_mac=ignore_mac,
         add_age=add_age,
         rm_age=rm_age,
+        key_groups=key_groups,
+        shamir_threshold=shamir_threshold,
     )
 
 
@@ -414,6 +421,8 @@ def _rotate(
     ignore_mac: bool,
     add_age: Sequence[str],
     rm_age: Sequence[str],
+    key_groups: list[list[MasterKey]] | None,
+    shamir_threshold: int | None,
 ) -> bytes:
     from homelab_secrets.sops import engine
     from homelab_secrets.sops.cipher import Cipher
@@ -422,11 +431,11 @@ def _rotate(
     result = engine.decrypt(data, in_fmt, identities, ignore_mac=ignore_mac)
     metadata = result.metadata
     groups: list[list[AgeKey]] = []
-    for group in metadata.key_groups:
+    for group in metadata.key_groups if key_groups is None else key_groups:
         for key in group:
             if not isinstance(key, AgeKey):
                 raise UserError(
-                    f"cannot rotate: the file has a {key.type} key ({key.name}) and "
+                    f"cannot re-key: there is a {key.type} key ({key.name}), and "
                     "homelab-secrets wraps data keys for age recipients only; use sops for "
                     "this file",
                     ExitCode.ERROR_GENERIC,
@@ -438,6 +447,10 @@ def _rotate(
         remove = set(rm_age)
         groups = [[k for k in g if k.recipient not in remove] for g in groups]
     metadata.key_groups = [list(g) for g in groups]
+    if shamir_threshold is not None:
+        metadata.shamir_threshold = shamir_threshold
+    if len(metadata.key_groups) <= 1:
+        metadata.shamir_threshold = 0
     data_key = engine.new_data_key()
     engine.wrap_data_key(data_key, metadata)
     engine.seal(result.branches, metadata, Cipher(data_key))
