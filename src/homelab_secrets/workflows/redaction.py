@@ -17,23 +17,12 @@ sensitive values).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.secrets.model import Mask
-
-
-def _leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _leaves(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaves(item)
-    elif isinstance(value, str):
-        yield value
+from homelab_secrets.workflows.tfplan import string_leaves
 
 
 def file_values(path: Path) -> list[str]:
@@ -50,11 +39,11 @@ def file_values(path: Path) -> list[str]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
-            return list(_leaves(json.loads(text)))
+            return list(string_leaves(json.loads(text)))
         if suffix in (".yml", ".yaml"):
             import yaml
 
-            return [v for doc in yaml.safe_load_all(text) for v in _leaves(doc)]
+            return [v for doc in yaml.safe_load_all(text) for v in string_leaves(doc)]
     except ValueError:  # yaml.YAMLError and json.JSONDecodeError are both ValueErrors
         raise UserError(
             f"{path}: not valid {suffix[1:].upper()}; cannot redact its values",

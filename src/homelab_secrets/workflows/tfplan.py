@@ -215,13 +215,14 @@ def digest(plan: Mapping[str, Any]) -> PlanDigest:
 # --------------------------------------------------------------------------- sensitive values
 
 
-def _leaves(value: Any) -> Iterator[str]:
+def string_leaves(value: Any) -> Iterator[str]:
+    """Every string anywhere in JSON-like data (dict values, list items)."""
     if isinstance(value, dict):
         for item in value.values():
-            yield from _leaves(item)
+            yield from string_leaves(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _leaves(item)
+            yield from string_leaves(item)
     elif isinstance(value, str):
         yield value
 
@@ -230,7 +231,7 @@ def _marked(value: Any, mask: Any) -> Iterator[str]:
     """The string leaves of ``value`` that ``mask`` (a ``*_sensitive`` tree:
     ``true``, or a dict/list of the same shape) marks as sensitive."""
     if mask is True:
-        yield from _leaves(value)
+        yield from string_leaves(value)
     elif isinstance(mask, dict) and isinstance(value, dict):
         for key, sub in mask.items():
             if key in value:
@@ -249,7 +250,7 @@ def sensitive_strings(plan: Mapping[str, Any]) -> set[str]:
     for name, entry in (plan.get("variables") or {}).items():
         declared = config_vars.get(name) or {}
         if isinstance(declared, dict) and declared.get("sensitive"):
-            found.update(_leaves((entry or {}).get("value")))
+            found.update(string_leaves((entry or {}).get("value")))
     for entry in plan.get("resource_changes") or []:
         change = (entry or {}).get("change") or {}
         found.update(_marked(change.get("before"), change.get("before_sensitive")))
