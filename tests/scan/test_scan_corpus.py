@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from corpus import Label, labels, materialise, token
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, reject, settings
 from hypothesis import strategies as st
 
+from homelab_secrets.errors import UserError
 from homelab_secrets.scan import Engine, scan_bytes
 from homelab_secrets.scan.job import Request, run
 
@@ -110,6 +111,7 @@ def _encrypt(plain: bytes, fmt: str) -> bytes:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(values={"password": "`"}, fmt="ini")  # found by hypothesis: sops refuses it too
 @given(
     st.dictionaries(_KEYS, _SECRETISH, min_size=1, max_size=4),
     st.sampled_from(["yaml", "json", "dotenv", "ini", "binary"]),
@@ -133,5 +135,10 @@ def test_files_our_sops_engine_encrypts_give_nothing(values: dict[str, str], fmt
     else:
         plain = "\n".join(values.values()).encode()
     name = {"dotenv": "app.enc.env", "binary": "blob.enc.bin"}.get(fmt, f"app.enc.{fmt}")
-    encrypted = _encrypt(plain, fmt)
+    try:
+        encrypted = _encrypt(plain, fmt)
+    except UserError:
+        # not a file sops (or we) can encrypt at all, e.g. an INI value that opens
+        # a quote it never closes ("password = `"): outside this property
+        reject()
     assert scan_bytes(name, encrypted) == []
