@@ -212,8 +212,9 @@ def _run_gha() -> int:
 
     with gha.annotate_failures("homelab-secrets scan"):
         inputs = gha.read_inputs(ScanInputs)
-        workspace = Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd())
-        cwd = workspace / inputs.working_directory
+        from homelab_secrets.commands import _job
+
+        cwd = _job.workspace() / inputs.working_directory
         request = Request(
             paths=inputs.paths,
             diff=inputs.base or None,

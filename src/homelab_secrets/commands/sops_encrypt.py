@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from homelab_secrets import gha
+from homelab_secrets.commands import _job
 from homelab_secrets.errors import ExitCode, UserError
 
 NAME = "sops-encrypt"
@@ -58,15 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _workspace() -> Path:
-    return Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd())
-
-
 def _default_output_dir() -> Path:
     runner_temp = os.environ.get("RUNNER_TEMP")
     if runner_temp:
         return Path(runner_temp) / "homelab-secrets-encrypted"
-    return _workspace() / "encrypted"
+    return _job.workspace() / "encrypted"
 
 
 def encrypt_job(
@@ -112,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     manifest_dir = (
         Path(args.manifest_dir) if args.manifest_dir else default_manifest_dir(os.environ)
     )
-    root = _workspace()
+    root = _job.workspace()
     if args.gha:
         with gha.annotate_failures("sops-encrypt"):
             inputs = gha.read_inputs(SopsEncryptInputs)
