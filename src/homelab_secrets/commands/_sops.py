@@ -312,7 +312,11 @@ def write_stdout(data: bytes) -> None:
     out = sys.stdout
     try:
         out.flush()
-        buffer = out.buffer
+        buffer = getattr(out, "buffer", None)
+        if buffer is None:  # a text-only stream (an embedding program's)
+            out.write(data.decode("utf-8", "replace"))
+            out.flush()
+            return
         view = memoryview(data)
         while view:
             # (a reader gone mid-write makes one write short, the next fail)

@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass
 
 from homelab_secrets import gha
-from homelab_secrets.commands import _gather, _job, _provider
+from homelab_secrets.commands import _gather, _job, _provider, _sops
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.secrets.formats import FETCH_FORMATS
 
@@ -65,20 +65,10 @@ def run(args: argparse.Namespace) -> int:
         root=_job.workspace(),
         cache=_provider.cache_from_args(args, os.environ),
     )
-    data = render(args.format, [source])
+    # stdout or --output (0600, atomic, through a symlink), as decrypt writes plaintext
+    _sops.emit(render(args.format, [source]), output=args.output, in_place_path=None, private=True)
     if args.output:
-        from homelab_secrets.fsutil import write_atomic
-
-        write_atomic(args.output, data, follow_symlinks=True)
         sys.stderr.write(f"wrote {len(source.entries)} secrets to {args.output}\n")
-    else:
-        out = getattr(sys.stdout, "buffer", None)
-        if out is not None:
-            out.write(data)
-            out.flush()
-        else:
-            sys.stdout.write(data.decode("utf-8"))
-            sys.stdout.flush()
     return 0
 
 
