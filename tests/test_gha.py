@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from conftest import RunnerFiles
 from homelab_secrets import gha
 from homelab_secrets.errors import ExitCode, UserError
+from homelab_secrets.secrets.redact import fragments
 from runner_files import masks, parse_commands, parse_file_commands
 
 #: github-action-utils 2.x gets escaping and heredoc records right: an oracle for
@@ -181,7 +182,7 @@ def test_mask_commands_survive_escaping(capsys: pytest.CaptureFixture[str], valu
     out = capsys.readouterr().out
     cmds = parse_commands(out)
     masked = [c.data for c in cmds if c.name == "add-mask"]
-    assert set(masked) == gha.mask_fragments(value, ("json", "base64"))
+    assert set(masked) == fragments(value, ("json", "base64"))
     assert len(out.splitlines()) == len(cmds), "every line written is one command"
     for line in value.splitlines():
         if line.strip():
@@ -189,7 +190,7 @@ def test_mask_commands_survive_escaping(capsys: pytest.CaptureFixture[str], valu
 
 
 def test_json_forms() -> None:
-    frags = gha.mask_fragments('pa"ss\\word\nsecond 🔑', ("json",))
+    frags = fragments('pa"ss\\word\nsecond 🔑', ("json",))
     assert json.dumps('pa"ss\\word\nsecond 🔑')[1:-1] in frags  # whole value, one line
     assert 'pa\\"ss\\\\word' in frags  # a line as it appears inside a JSON string
     assert "second \\ud83d\\udd11" in frags  # ASCII-escaped
@@ -197,9 +198,9 @@ def test_json_forms() -> None:
 
 
 def test_blank_values_are_not_masked() -> None:
-    assert gha.mask_fragments("  \n\t\n", ("json", "base64")) == set()
-    assert gha.mask_fragments("", ("json",)) == set()
-    assert gha.mask_fragments("x1y2\n\t\n", ("json",)) == {"x1y2", "x1y2\\n\\t\\n"}
+    assert fragments("  \n\t\n", ("json", "base64")) == set()
+    assert fragments("", ("json",)) == set()
+    assert fragments("x1y2\n\t\n", ("json",)) == {"x1y2", "x1y2\\n\\t\\n"}
 
 
 @given(
@@ -208,7 +209,7 @@ def test_blank_values_are_not_masked() -> None:
     suffix=st.binary(max_size=10),
 )
 def test_base64_forms_cover_any_embedding(secret: str, prefix: bytes, suffix: bytes) -> None:
-    frags = gha.mask_fragments(secret, ("base64",))
+    frags = fragments(secret, ("base64",))
     blob = prefix + secret.encode() + suffix
     for encoded in (base64.b64encode(blob).decode(), base64.urlsafe_b64encode(blob).decode()):
         assert any(f in encoded for f in frags), "some base64 fragment must appear"

@@ -76,6 +76,7 @@ from typing import Any, Final, Literal, TypeVar, cast
 
 from homelab_secrets.errors import ExitCode, UserError
 from homelab_secrets.secrets.model import Mask, MaskForm
+from homelab_secrets.secrets.redact import fragments
 
 T = TypeVar("T")
 
@@ -145,14 +146,6 @@ def running_in_actions(environ: Mapping[str, str] | None = None) -> bool:
 Secret = Mask
 
 
-def mask_fragments(value: str, forms: Iterable[MaskForm] = ()) -> set[str]:
-    """Every string whose appearance in a log would reveal (part of) ``value``
-    (:func:`homelab_secrets.secrets.redact.fragments`, which ``run --`` uses too)."""
-    from homelab_secrets.secrets.redact import fragments
-
-    return fragments(value, forms)
-
-
 _masked: set[str] = set()
 
 
@@ -165,7 +158,7 @@ def mask_all(items: Iterable[Secret]) -> None:
     """
     batch: dict[str, str] = {}  # new fragment -> name of (one) secret it came from
     for item in items:
-        for frag in mask_fragments(item.value, item.forms):
+        for frag in fragments(item.value, item.forms):
             if frag not in _masked:
                 batch.setdefault(frag, item.name)
     for frag in sorted(batch, key=lambda f: (-len(f), f)):
